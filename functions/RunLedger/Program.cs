@@ -1,0 +1,6 @@
+var builder = WebApplication.CreateBuilder(args);
+var app = builder.Build();
+app.MapGet("/api/health", () => Results.Ok(new { status = "healthy" }));
+app.Run();
+
+public partial class Program;
