@@ -1,6 +1,44 @@
+using RunLedger.Http;
+using RunLedger.Ledger;
+using RunLedger.Pipelines;
+using RunLedger.Projects;
+using RunLedger.Runs;
+
 var builder = WebApplication.CreateBuilder(args);
+
+// Under the Functions host (custom handler) the host names the port and calls 127.0.0.1;
+// run standalone, the app serves the same API on the Functions default port.
+if (Environment.GetEnvironmentVariable("FUNCTIONS_CUSTOMHANDLER_PORT") is { Length: > 0 } hostPort)
+{
+    builder.WebHost.UseUrls($"http://127.0.0.1:{hostPort}");
+}
+else if (string.IsNullOrEmpty(builder.Configuration["urls"]))
+{
+    builder.WebHost.UseUrls("http://localhost:7071");
+}
+
+builder.Services.AddOptions<LedgerOptions>().BindConfiguration(LedgerOptions.Section);
+builder.Services.AddSingleton(TimeProvider.System);
+builder.Services.AddSingleton<LedgerStorage>();
+builder.Services.AddHostedService<StorageInitializer>();
+builder.Services.AddSingleton<RunStore>();
+builder.Services.AddSingleton<PipelineStarter>();
+builder.Services.AddProblemDetails();
+builder.Services.AddExceptionHandler<ProblemHandler>();
+
 var app = builder.Build();
-app.MapGet("/api/health", () => Results.Ok(new { status = "healthy" }));
+
+app.UseExceptionHandler();
+app.UseStatusCodePages();
+app.UseMiddleware<FunctionKeyMiddleware>();
+
+// The Functions host treats any answer on "/" as "the handler is ready".
+app.MapGet("/", () => TypedResults.Ok(new { service = "run-ledger" })).ExcludeFromDescription();
+app.MapGet("/api/health", () => TypedResults.Ok(new { status = "healthy" })).WithName("Health");
+app.MapPipelines();
+app.MapProjectConfig();
+app.MapRuns();
+
 app.Run();
 
 public partial class Program;

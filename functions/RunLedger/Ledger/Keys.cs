@@ -1,0 +1,58 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.RegularExpressions;
+
+namespace RunLedger.Ledger;
+
+/// <summary>
+/// Validation of caller-supplied ids and the row-key layout of the ledger table. Every key that
+/// reaches storage is built here from validated parts, so no raw input becomes a key.
+/// </summary>
+/// <remarks>
+/// Partition = project id. Row keys, all in the project's partition so that every change to a
+/// run is one entity-group transaction:
+/// <c>run|{runId}</c> the run; <c>idx|{invertedTicks}|{runId}</c> its newest-first index entry;
+/// <c>idem|{sha256(Idempotency-Key)}</c>; <c>config</c> the project's config.
+/// </remarks>
+public static partial class Keys
+{
+    public const int MaxIdLength = 128;
+
+    [GeneratedRegex("^[A-Za-z0-9_.-]{1,128}$")]
+    private static partial Regex IdPattern();
+
+    public static bool IsValidId(string? value) => value is not null && IdPattern().IsMatch(value);
+
+    /// <summary>Returns null when valid, else a sentence saying what is wrong.</summary>
+    public static string? Problem(string name, string? value) =>
+        value switch
+        {
+            null or "" => $"'{name}' is required.",
+            { Length: > MaxIdLength } => $"'{name}' is longer than {MaxIdLength} characters.",
+            _ when !IdPattern().IsMatch(value) =>
+                $"'{name}' may contain only letters, digits, '_', '-' and '.'.",
+            _ => null,
+        };
+
+    public const string ConfigRow = "config";
+
+    public static string RunRow(string runId) => "run|" + runId;
+
+    public static string IndexRow(DateTimeOffset createdAt, string runId) =>
+        FormattableString.Invariant($"idx|{DateTimeOffset.MaxValue.UtcTicks - createdAt.UtcTicks:D19}|{runId}");
+
+    public const string IndexPrefix = "idx|";
+
+    /// <summary>The first key after every index row ('}' follows '|').</summary>
+    public const string IndexEnd = "idx}";
+
+    [GeneratedRegex("^idx\\|[0-9]{19}\\|[A-Za-z0-9_.-]{1,128}$")]
+    private static partial Regex IndexRowPattern();
+
+    public static bool IsIndexRow(string value) => IndexRowPattern().IsMatch(value);
+
+    public static string IdempotencyRow(string idempotencyKey) => "idem|" + Hash(idempotencyKey);
+
+    public static string Hash(string value) =>
+        Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(value)));
+}

@@ -1,0 +1,29 @@
+using System.Text.Json.Nodes;
+using Azure;
+
+namespace RunLedger.Runs;
+
+/// <summary>A run as stored: its JSON document plus the bookkeeping kept beside it on the row.</summary>
+public sealed class RunRecord
+{
+    public required string ProjectId { get; init; }
+    public required string RunId { get; init; }
+
+    /// <summary>The run as clients see it (camelCase fields of the original run index).</summary>
+    public required JsonObject Document { get; init; }
+
+    public required string IndexRowKey { get; init; }
+
+    public ETag ETag { get; set; }
+
+    /// <summary>Number of progress events applied; the next event's sequence number is this plus one.</summary>
+    public long EventCount { get; set; }
+
+    /// <summary>Whether the job message reached the jobs queue (a retried start re-sends it when not).</summary>
+    public bool JobDispatched { get; set; }
+
+    /// <summary>Content hash of the start request, to tell a retry from a different request.</summary>
+    public string? RequestHash { get; init; }
+
+    public string Status => (string?)Document["status"] ?? RunStatus.Queued;
+}

@@ -1,0 +1,160 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using RunLedger.Http;
+
+namespace RunLedger.Runs;
+
+/// <summary>
+/// How a run document may change: field types, server-managed fields, forward-only status with
+/// its timestamps. Used by PATCH and by agent progress reports alike.
+/// </summary>
+public static class RunRules
+{
+    /// <summary>Fields only the ledger sets.</summary>
+    private static readonly HashSet<string> ServerManaged =
+    [
+        "projectId", "clientId", "runId", "createdAt", "updatedAt", "startedAt", "completedAt",
+        "seedData", "configSnapshot", "totalTokens", "totalCost", "invoice", "unpricedSteps",
+    ];
+
+    private static readonly HashSet<string> StringFields =
+    [
+        "dossierId", "payloadKey", "narrationKey", "musicKey", "beatGridKey", "finalVideoKey", "exportBundleKey",
+        "videoUrl", "creditsUrl", "pipelineMode", "step", "message", "dashboardUrl", "error",
+    ];
+
+    public static readonly IReadOnlyList<string> ArtifactFields =
+    [
+        "payloadKey", "narrationKey", "musicKey", "beatGridKey", "finalVideoKey", "exportBundleKey", "videoUrl", "creditsUrl",
+    ];
+
+    private static readonly Dictionary<string, Dictionary<string, JsonValueKind[]>> MetadataShapes = new()
+    {
+        ["voice"] = new()
+        {
+            ["voiceId"] = [JsonValueKind.String], ["modelId"] = [JsonValueKind.String],
+            ["characters"] = [JsonValueKind.Number], ["costCents"] = [JsonValueKind.Number],
+            ["placeholder"] = [JsonValueKind.True, JsonValueKind.False], ["store"] = [JsonValueKind.String],
+        },
+        ["music"] = new()
+        {
+            ["mode"] = [JsonValueKind.String], ["bpm"] = [JsonValueKind.Number], ["duration"] = [JsonValueKind.Number],
+            ["promptHash"] = [JsonValueKind.String], ["approvedBy"] = [JsonValueKind.String],
+            ["licenseTier"] = [JsonValueKind.String], ["sunoId"] = [JsonValueKind.String],
+            ["manualFile"] = [JsonValueKind.String], ["gridSource"] = [JsonValueKind.String], ["store"] = [JsonValueKind.String],
+        },
+    };
+
+    public static readonly IReadOnlyList<string> TriggerSources = ["make.com", "api", "manual"];
+
+    public static string? NormalizeTrigger(string? value) =>
+        TriggerSources.FirstOrDefault(t => string.Equals(t, value?.Trim(), StringComparison.OrdinalIgnoreCase));
+
+    /// <summary>
+    /// Checks a PATCH body and returns it with <c>status</c> normalized. Throws a 400
+    /// <see cref="LedgerException"/> naming the first bad field.
+    /// </summary>
+    public static JsonObject ValidatePatch(JsonObject patch)
+    {
+        var result = patch.DeepClone().AsObject();
+        foreach (var (name, value) in patch)
+        {
+            if (ServerManaged.Contains(name))
+            {
+                throw LedgerException.BadRequest($"'{name}' is set by the ledger and cannot be changed.");
+            }
+            switch (name)
+            {
+                case "status":
+                    result["status"] = ParseStatus(value, "status");
+                    break;
+                case "progress":
+                    if (value is not null) result["progress"] = ParseProgress(value, "progress");
+                    break;
+                case "triggeredBy":
+                    result["triggeredBy"] = NormalizeTrigger(AsString(value, name))
+                        ?? throw LedgerException.BadRequest($"'triggeredBy' must be one of {string.Join(", ", TriggerSources)}.");
+                    break;
+                case var _ when StringFields.Contains(name):
+                    if (value is not null) AsString(value, name);
+                    break;
+                case var _ when MetadataShapes.TryGetValue(name, out var shape):
+                    CheckMetadata(name, value, shape);
+                    break;
+            }
+        }
+        return result;
+    }
+
+    public static string ParseStatus(JsonNode? value, string field) =>
+        RunStatus.Normalize(AsString(value, field))
+        ?? throw LedgerException.BadRequest($"'{field}' must be {RunStatus.Describe()}; got {value?.ToJsonString() ?? "null"}.");
+
+    public static decimal ParseProgress(JsonNode value, string field)
+    {
+        if (value is JsonValue v && v.GetValueKind() == JsonValueKind.Number && v.TryGetValue(out decimal number)
+            && number is >= 0 and <= 100)
+        {
+            return number;
+        }
+        throw LedgerException.BadRequest($"'{field}' must be a number from 0 to 100.");
+    }
+
+    private static string AsString(JsonNode? value, string field) =>
+        value is JsonValue v && v.TryGetValue(out string? s)
+            ? s
+            : throw LedgerException.BadRequest($"'{field}' must be a string.");
+
+    private static void CheckMetadata(string name, JsonNode? value, Dictionary<string, JsonValueKind[]> shape)
+    {
+        if (value is null) return;
+        if (value is not JsonObject obj) throw LedgerException.BadRequest($"'{name}' must be a JSON object.");
+        foreach (var (field, fieldValue) in obj)
+        {
+            if (fieldValue is null || !shape.TryGetValue(field, out var kinds)) continue;
+            if (!kinds.Contains(fieldValue.GetValueKind()))
+            {
+                throw LedgerException.BadRequest(
+                    $"'{name}.{field}' must be {string.Join(" or ", kinds.Select(k => k.ToString().ToLowerInvariant()))}.");
+            }
+        }
+    }
+
+    /// <summary>
+    /// Applies a validated patch: forward-only status (409 when backwards), deep merge of the rest,
+    /// <c>updatedAt</c> stamped, <c>startedAt</c>/<c>completedAt</c> stamped on the transitions.
+    /// </summary>
+    public static void Apply(JsonObject run, JsonObject patch, DateTimeOffset now)
+    {
+        if (patch["status"] is JsonNode statusNode)
+        {
+            var next = (string)statusNode!;
+            var current = (string?)run["status"] ?? RunStatus.Queued;
+            if (!RunStatus.CanMove(current, next))
+            {
+                throw LedgerException.Conflict(
+                    $"The run is '{current}' and cannot move to '{next}': status only moves forward and completed or failed runs are final.");
+            }
+            MoveStatus(run, next, now);
+        }
+
+        var rest = patch.DeepClone().AsObject();
+        rest.Remove("status");
+        Ledger.JsonMerge.Into(run, rest);
+        run["updatedAt"] = Timestamp(now);
+    }
+
+    /// <summary>Moves status forward (caller has checked) and stamps the transition times.</summary>
+    public static void MoveStatus(JsonObject run, string next, DateTimeOffset now)
+    {
+        var current = (string?)run["status"];
+        if (current == next) return;
+        run["status"] = next;
+        if (next != RunStatus.Queued && run["startedAt"] is null) run["startedAt"] = Timestamp(now);
+        if (RunStatus.IsTerminal(next)) run["completedAt"] = Timestamp(now);
+    }
+
+    public static string Timestamp(DateTimeOffset value) =>
+        value.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture);
+}

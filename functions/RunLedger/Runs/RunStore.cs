@@ -1,0 +1,178 @@
+using System.Text;
+using System.Text.Json.Nodes;
+using Azure;
+using RunLedger.Ledger;
+using RunLedger.Storage;
+
+namespace RunLedger.Runs;
+
+/// <summary>
+/// Reads and writes runs in the ledger table. Every change to a run rewrites its row (conditioned
+/// on the ETag read) and its index entry in one entity-group transaction, together with whatever
+/// rows the change adds (events, costs, idempotency records).
+/// </summary>
+public sealed class RunStore(LedgerStorage storage)
+{
+    private TableClient Table => storage.Table;
+
+    /// <summary>Large fields left out of the index entry that run listings read.</summary>
+    private static readonly string[] NotInIndex = ["seedData", "configSnapshot", "invoice"];
+
+    public async Task<RunRecord?> GetAsync(string projectId, string runId, CancellationToken cancellationToken)
+    {
+        var entity = await Table.GetEntityIfExistsAsync(projectId, Keys.RunRow(runId), cancellationToken);
+        return entity is null ? null : FromEntity(entity);
+    }
+
+    /// <summary>
+    /// Inserts a new run, its index entry and optionally an idempotency record, all or nothing.
+    /// A conflict surfaces as <see cref="TableTransactionFailedException"/> (409) naming the
+    /// action: 0 = the run row, 2 = the idempotency record.
+    /// </summary>
+    public async Task CreateAsync(RunRecord run, string? idempotencyKey, CancellationToken cancellationToken)
+    {
+        var actions = new List<TableTransactionAction>
+        {
+            new(TableTransactionActionType.Add, RunEntity(run)),
+            new(TableTransactionActionType.Add, IndexEntity(run)),
+        };
+        if (idempotencyKey is not null)
+        {
+            actions.Add(new(TableTransactionActionType.Add, new TableEntity(run.ProjectId, Keys.IdempotencyRow(idempotencyKey))
+            {
+                ["RunId"] = run.RunId,
+                ["RequestHash"] = run.RequestHash,
+            }));
+        }
+        var etags = await Table.SubmitTransactionAsync(actions, cancellationToken);
+        run.ETag = etags[0];
+    }
+
+    public const int IdempotencyActionIndex = 2;
+
+    /// <summary>
+    /// Saves a changed run (412 from storage when someone else changed it since it was read)
+    /// together with <paramref name="extra"/> actions in the same partition.
+    /// </summary>
+    public async Task SaveAsync(RunRecord run, IEnumerable<TableTransactionAction>? extra, CancellationToken cancellationToken)
+    {
+        var actions = new List<TableTransactionAction>
+        {
+            new(TableTransactionActionType.UpdateReplace, RunEntity(run), run.ETag),
+            new(TableTransactionActionType.UpsertReplace, IndexEntity(run)),
+        };
+        if (extra is not null) actions.AddRange(extra);
+        var etags = await Table.SubmitTransactionAsync(actions, cancellationToken);
+        run.ETag = etags[0];
+    }
+
+    public async Task MarkDispatchedAsync(RunRecord run, CancellationToken cancellationToken)
+    {
+        var patch = new TableEntity(run.ProjectId, Keys.RunRow(run.RunId)) { ["JobDispatched"] = true };
+        run.ETag = await Table.UpdateEntityAsync(patch, ETag.All, TableUpdateMode.Merge, cancellationToken);
+        run.JobDispatched = true;
+    }
+
+    public async Task<string?> GetIdempotentRunIdAsync(string projectId, string idempotencyKey, CancellationToken cancellationToken)
+    {
+        var entity = await Table.GetEntityIfExistsAsync(projectId, Keys.IdempotencyRow(idempotencyKey), cancellationToken);
+        return entity?.GetString("RunId");
+    }
+
+    /// <summary>One page of a project's runs, newest first, after the index row <paramref name="after"/>.</summary>
+    public async Task<(IReadOnlyList<JsonObject> Items, string? Next)> ListAsync(
+        string projectId, string? status, int limit, string? after, CancellationToken cancellationToken)
+    {
+        var filter = status is null
+            ? TableFilter.Create($"PartitionKey eq {projectId} and RowKey gt {after ?? Keys.IndexPrefix} and RowKey lt {Keys.IndexEnd}")
+            : TableFilter.Create($"PartitionKey eq {projectId} and RowKey gt {after ?? Keys.IndexPrefix} and RowKey lt {Keys.IndexEnd} and Status eq {status}");
+
+        var items = new List<JsonObject>(limit);
+        string? lastKey = null;
+        var more = false;
+        // Ask for one more than the page so "is there a next page" needs no extra request.
+        await foreach (var entity in Table.QueryAsync(filter, Math.Min(limit + 1, 1000), null, cancellationToken))
+        {
+            if (items.Count == limit)
+            {
+                more = true;
+                break;
+            }
+            items.Add(DocumentColumns.Read(entity));
+            lastKey = entity.RowKey;
+        }
+        return (items, more ? EncodeToken(lastKey!) : null);
+    }
+
+    public static string EncodeToken(string rowKey) =>
+        Convert.ToBase64String(Encoding.UTF8.GetBytes(rowKey)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+
+    /// <summary>The index row a continuation token names, or null when the token is not one of ours.</summary>
+    public static string? DecodeToken(string token)
+    {
+        try
+        {
+            var base64 = token.Replace('-', '+').Replace('_', '/');
+            base64 += new string('=', (4 - base64.Length % 4) % 4);
+            var rowKey = Encoding.UTF8.GetString(Convert.FromBase64String(base64));
+            return Keys.IsIndexRow(rowKey) ? rowKey : null;
+        }
+        catch (FormatException)
+        {
+            return null;
+        }
+    }
+
+    public async Task<JsonObject?> GetConfigAsync(string projectId, CancellationToken cancellationToken)
+    {
+        var entity = await Table.GetEntityIfExistsAsync(projectId, Keys.ConfigRow, cancellationToken);
+        return entity is null ? null : DocumentColumns.Read(entity);
+    }
+
+    public async Task PutConfigAsync(string projectId, JsonObject config, CancellationToken cancellationToken)
+    {
+        var entity = new TableEntity(projectId, Keys.ConfigRow);
+        DocumentColumns.Write(entity, config);
+        await Table.UpsertEntityAsync(entity, TableUpdateMode.Replace, cancellationToken);
+    }
+
+    private static TableEntity RunEntity(RunRecord run)
+    {
+        var entity = new TableEntity(run.ProjectId, Keys.RunRow(run.RunId))
+        {
+            ["RunId"] = run.RunId,
+            ["Status"] = run.Status,
+            ["IndexRow"] = run.IndexRowKey,
+            ["EventCount"] = run.EventCount,
+            ["JobDispatched"] = run.JobDispatched,
+        };
+        if (run.RequestHash is not null) entity["RequestHash"] = run.RequestHash;
+        DocumentColumns.Write(entity, run.Document);
+        return entity;
+    }
+
+    private static TableEntity IndexEntity(RunRecord run)
+    {
+        var summary = run.Document.DeepClone().AsObject();
+        foreach (var name in NotInIndex) summary.Remove(name);
+        var entity = new TableEntity(run.ProjectId, run.IndexRowKey)
+        {
+            ["RunId"] = run.RunId,
+            ["Status"] = run.Status,
+        };
+        DocumentColumns.Write(entity, summary);
+        return entity;
+    }
+
+    private static RunRecord FromEntity(TableEntity entity) => new()
+    {
+        ProjectId = entity.PartitionKey,
+        RunId = entity.GetString("RunId")!,
+        Document = DocumentColumns.Read(entity),
+        IndexRowKey = entity.GetString("IndexRow")!,
+        ETag = entity.ETag,
+        EventCount = entity.GetInt64("EventCount") ?? 0,
+        JobDispatched = entity.GetBoolean("JobDispatched") ?? false,
+        RequestHash = entity.GetString("RequestHash"),
+    };
+}

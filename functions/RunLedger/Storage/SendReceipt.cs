@@ -1,0 +1,3 @@
+namespace RunLedger.Storage;
+
+public sealed record SendReceipt(string MessageId, string PopReceipt, DateTimeOffset InsertedOn, DateTimeOffset ExpiresOn, DateTimeOffset NextVisibleOn);

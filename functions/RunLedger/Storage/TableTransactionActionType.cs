@@ -1,0 +1,11 @@
+namespace RunLedger.Storage;
+
+public enum TableTransactionActionType
+{
+    Add,
+    UpdateMerge,
+    UpdateReplace,
+    UpsertMerge,
+    UpsertReplace,
+    Delete,
+}

@@ -1,0 +1,3 @@
+namespace RunLedger.Storage;
+
+public sealed record UpdateReceipt(string PopReceipt, DateTimeOffset NextVisibleOn);

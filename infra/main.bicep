@@ -1,0 +1,199 @@
+// Run Ledger: an Azure Functions custom handler (one ASP.NET Core executable) on
+// Table and Queue Storage, reached by a user-assigned managed identity only.
+// Subscription scope, like the azd templates: creates the resource group, then modules.
+targetScope = 'subscription'
+
+@minLength(1)
+@maxLength(64)
+@description('Name of the azd environment; seeds resource names and the azd-env-name tag.')
+param environmentName string
+
+@minLength(1)
+@description('Region for every resource. Flex Consumption is offered in fewer regions than Elastic Premium.')
+@metadata({
+  azd: {
+    type: 'location'
+  }
+})
+param location string
+
+@description('FlexConsumption (FC1, default) or ElasticPremium (EP1). Flex support for custom handlers is unconfirmed; switch to ElasticPremium if Flex rejects the app.')
+@allowed([
+  'FlexConsumption'
+  'ElasticPremium'
+])
+param planKind string = 'FlexConsumption'
+
+// Optional names; empty means "derive from the environment".
+param resourceGroupName string = ''
+param functionAppName string = ''
+param appServicePlanName string = ''
+param storageAccountName string = ''
+param userAssignedIdentityName string = ''
+param logAnalyticsName string = ''
+param applicationInsightsName string = ''
+
+@description('Base URL of the dashboard, used in links the app produces. Optional.')
+param dashboardBaseUrl string = ''
+
+@description('Optional: principal (object) id of an agent allowed to put messages on the agent-progress queue.')
+param agentPrincipalId string = ''
+
+@allowed([
+  'ServicePrincipal'
+  'User'
+  'Group'
+])
+param agentPrincipalType string = 'ServicePrincipal'
+
+@description('Optional: principal (object) id of the person or pipeline that deploys (azd fills in the signed-in user). Only used for Elastic Premium, which needs the package uploaded to blob storage.')
+param deployerPrincipalId string = ''
+
+@description('Flex: runtime name in functionAppConfig.runtime. \'custom\' is listed by the ARM API; if Flex refuses it, see docs/deploy.md.')
+param flexRuntimeName string = 'custom'
+
+@description('Flex: runtime version in functionAppConfig.runtime.')
+param flexRuntimeVersion string = '1.0'
+
+@minValue(1)
+@maxValue(1000)
+param flexMaximumInstanceCount int = 40
+
+@allowed([
+  512
+  2048
+  4096
+])
+param flexInstanceMemoryMB int = 2048
+
+@minValue(1)
+@maxValue(100)
+param premiumMaximumElasticWorkerCount int = 3
+
+// Names the app reads; keep in step with the RunLedger__* settings below.
+var tableName = 'runs'
+var jobsQueueName = 'pipeline-jobs'
+var progressQueueName = 'agent-progress'
+var queueNames = [
+  'pipeline-jobs'
+  'pipeline-jobs-poison'
+  'agent-progress'
+  'agent-progress-poison'
+]
+
+var deploymentContainerName = 'app-package'
+var premiumPackageBlobName = 'runledger.zip'
+
+var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
+var tags = {
+  'azd-env-name': environmentName
+}
+
+resource rg 'Microsoft.Resources/resourceGroups@2024-03-01' = {
+  name: !empty(resourceGroupName) ? resourceGroupName : 'rg-${environmentName}'
+  location: location
+  tags: tags
+}
+
+module identity 'app/identity.bicep' = {
+  name: 'identity'
+  scope: rg
+  params: {
+    name: !empty(userAssignedIdentityName) ? userAssignedIdentityName : 'id-api-${resourceToken}'
+    location: location
+    tags: tags
+  }
+}
+
+module storage 'app/storage.bicep' = {
+  name: 'storage'
+  scope: rg
+  params: {
+    name: !empty(storageAccountName) ? storageAccountName : 'st${resourceToken}'
+    location: location
+    tags: tags
+    tableNames: [
+      tableName
+    ]
+    queueNames: queueNames
+    deploymentContainerName: deploymentContainerName
+  }
+}
+
+module monitoring 'app/monitoring.bicep' = {
+  name: 'monitoring'
+  scope: rg
+  params: {
+    logAnalyticsName: !empty(logAnalyticsName) ? logAnalyticsName : 'log-${resourceToken}'
+    applicationInsightsName: !empty(applicationInsightsName) ? applicationInsightsName : 'appi-${resourceToken}'
+    location: location
+    tags: tags
+  }
+}
+
+module rbac 'app/rbac.bicep' = {
+  name: 'rbac'
+  scope: rg
+  params: {
+    storageAccountName: storage.outputs.name
+    applicationInsightsName: monitoring.outputs.applicationInsightsName
+    appPrincipalId: identity.outputs.principalId
+    agentQueueName: progressQueueName
+    agentPrincipalId: agentPrincipalId
+    agentPrincipalType: agentPrincipalType
+    deployerPrincipalId: planKind == 'ElasticPremium' ? deployerPrincipalId : ''
+    deploymentContainerName: deploymentContainerName
+  }
+}
+
+module api 'app/function-app.bicep' = {
+  name: 'api'
+  scope: rg
+  // Roles first, so the host's first start can already reach storage.
+  dependsOn: [
+    rbac
+  ]
+  params: {
+    name: !empty(functionAppName) ? functionAppName : 'func-api-${resourceToken}'
+    location: location
+    tags: tags
+    planKind: planKind
+    planName: !empty(appServicePlanName) ? appServicePlanName : 'plan-${resourceToken}'
+    identityId: identity.outputs.id
+    identityClientId: identity.outputs.clientId
+    storageAccountName: storage.outputs.name
+    deploymentContainerName: deploymentContainerName
+    premiumPackageBlobName: premiumPackageBlobName
+    applicationInsightsConnectionString: monitoring.outputs.connectionString
+    runLedgerSettings: {
+      RunLedger__TableName: tableName
+      RunLedger__JobsQueue: jobsQueueName
+      RunLedger__ProgressQueue: progressQueueName
+      RunLedger__DashboardBaseUrl: dashboardBaseUrl
+    }
+    flexRuntimeName: flexRuntimeName
+    flexRuntimeVersion: flexRuntimeVersion
+    flexMaximumInstanceCount: flexMaximumInstanceCount
+    flexInstanceMemoryMB: flexInstanceMemoryMB
+    premiumMaximumElasticWorkerCount: premiumMaximumElasticWorkerCount
+  }
+}
+
+// azd reads these into the environment (.azure/<env>/.env).
+output AZURE_LOCATION string = location
+output AZURE_TENANT_ID string = tenant().tenantId
+output AZURE_SUBSCRIPTION_ID string = subscription().subscriptionId
+output AZURE_RESOURCE_GROUP string = rg.name
+output AZURE_FUNCTION_APP_NAME string = api.outputs.name
+
+output SERVICE_API_NAME string = api.outputs.name
+output SERVICE_API_URI string = api.outputs.url
+
+output FUNCTION_APP_NAME string = api.outputs.name
+output FUNCTION_APP_URL string = api.outputs.url
+output STORAGE_ACCOUNT_NAME string = storage.outputs.name
+output PLAN_KIND string = planKind
+output DEPLOYMENT_CONTAINER_URL string = storage.outputs.deploymentContainerUrl
+output PREMIUM_PACKAGE_BLOB_NAME string = premiumPackageBlobName
+output MANAGED_IDENTITY_CLIENT_ID string = identity.outputs.clientId
+output APPLICATIONINSIGHTS_CONNECTION_STRING string = monitoring.outputs.connectionString

@@ -1,0 +1,93 @@
+using System.Net.Http.Json;
+using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using RunLedger.Storage;
+
+namespace RunLedger.Tests.Support;
+
+/// <summary>
+/// The real app against the shared Azurite, with its own table and queues, so each test sees
+/// only its own data. Dispose removes them.
+/// </summary>
+public sealed class LedgerApp : WebApplicationFactory<Program>, IAsyncLifetime
+{
+    private Azurite.Endpoints? _azurite;
+    private readonly Dictionary<string, string?> _settings = new();
+
+    public string TableName { get; } = Names.Table("runs");
+    public string JobsQueue { get; } = Names.Queue("jobs");
+    public string ProgressQueue { get; } = Names.Queue("progress");
+
+    /// <summary>Extra services or settings a test needs, set before the first request.</summary>
+    public Action<IServiceCollection>? ConfigureServicesHook { get; set; }
+
+    public LedgerApp With(string key, string? value)
+    {
+        _settings[key] = value;
+        return this;
+    }
+
+    public StorageAccount Account => StorageAccount.Parse(_azurite!.ConnectionString);
+    public TableClient Table => Account.CreateTableServiceClient().GetTableClient(TableName);
+    public QueueClient Jobs => Account.CreateQueueServiceClient().GetQueueClient(JobsQueue);
+    public QueueClient Progress => Account.CreateQueueServiceClient().GetQueueClient(ProgressQueue);
+
+    public async Task InitializeAsync() => _azurite = await Azurite.GetAsync();
+
+    protected override void ConfigureWebHost(IWebHostBuilder builder)
+    {
+        builder.UseEnvironment("Testing");
+        builder.UseSetting("AzureWebJobsStorage", _azurite!.ConnectionString);
+        builder.UseSetting("RunLedger:TableName", TableName);
+        builder.UseSetting("RunLedger:JobsQueue", JobsQueue);
+        builder.UseSetting("RunLedger:ProgressQueue", ProgressQueue);
+        foreach (var (key, value) in _settings) builder.UseSetting(key, value);
+        if (ConfigureServicesHook is { } hook) builder.ConfigureServices(hook);
+    }
+
+    async Task IAsyncLifetime.DisposeAsync()
+    {
+        await DisposeAsync();
+        if (_azurite is null) return;
+        await Table.DeleteAsync();
+        var queues = Account.CreateQueueServiceClient();
+        foreach (var name in new[] { JobsQueue, ProgressQueue, ProgressQueue + "-poison" })
+        {
+            await queues.GetQueueClient(name).DeleteAsync();
+        }
+    }
+}
+
+public static class HttpExtensions
+{
+    public static Task<HttpResponseMessage> PostJsonAsync(this HttpClient client, string url, string json, string? idempotencyKey = null)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Post, url) { Content = new StringContent(json, System.Text.Encoding.UTF8, "application/json") };
+        if (idempotencyKey is not null) request.Headers.Add("Idempotency-Key", idempotencyKey);
+        return client.SendAsync(request);
+    }
+
+    public static Task<HttpResponseMessage> PatchJsonAsync(this HttpClient client, string url, string json, string? ifMatch = null)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Patch, url) { Content = new StringContent(json, System.Text.Encoding.UTF8, "application/json") };
+        if (ifMatch is not null) request.Headers.TryAddWithoutValidation("If-Match", ifMatch);
+        return client.SendAsync(request);
+    }
+
+    public static async Task<JsonObject> JsonAsync(this HttpResponseMessage response) =>
+        (await response.Content.ReadFromJsonAsync<JsonObject>())!;
+
+    /// <summary>Asserts a problem+json answer with the status and returns its detail.</summary>
+    public static async Task<string> AssertProblemAsync(this HttpResponseMessage response, int status)
+    {
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.True((int)response.StatusCode == status, $"Expected {status}, got {(int)response.StatusCode}: {body}");
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        var problem = JsonNode.Parse(body)!.AsObject();
+        Assert.Equal(status, (int)problem["status"]!);
+        return (string?)problem["detail"] ?? "";
+    }
+}
