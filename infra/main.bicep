@@ -170,6 +170,8 @@ module api 'app/function-app.bicep' = {
       RunLedger__JobsQueue: jobsQueueName
       RunLedger__ProgressQueue: progressQueueName
       RunLedger__DashboardBaseUrl: dashboardBaseUrl
+      // The table and queues are created above; skip the app's create-if-missing calls on every (cold) start.
+      RunLedger__CreateStorageOnStart: 'false'
     }
     flexRuntimeName: flexRuntimeName
     flexRuntimeVersion: flexRuntimeVersion

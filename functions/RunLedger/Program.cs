@@ -1,6 +1,7 @@
 using RunLedger.Http;
 using RunLedger.Ledger;
 using RunLedger.Pipelines;
+using RunLedger.Progress;
 using RunLedger.Projects;
 using RunLedger.Runs;
 
@@ -23,6 +24,16 @@ builder.Services.AddSingleton<LedgerStorage>();
 builder.Services.AddHostedService<StorageInitializer>();
 builder.Services.AddSingleton<RunStore>();
 builder.Services.AddSingleton<PipelineStarter>();
+builder.Services.AddSingleton<RunSignals>();
+builder.Services.AddSingleton<EventStore>();
+builder.Services.AddSingleton<DeadLetters>();
+builder.Services.AddSingleton<ProgressHandler>();
+builder.Services.AddSingleton<QueueProcessor>();
+var underFunctionsHost = !string.IsNullOrEmpty(Environment.GetEnvironmentVariable("FUNCTIONS_CUSTOMHANDLER_PORT"));
+if (!underFunctionsHost && builder.Configuration.GetValue($"{LedgerOptions.Section}:ListenToQueue", true))
+{
+    builder.Services.AddHostedService<QueueListener>();
+}
 builder.Services.AddProblemDetails();
 builder.Services.AddExceptionHandler<ProblemHandler>();
 
@@ -38,6 +49,8 @@ app.MapGet("/api/health", () => TypedResults.Ok(new { status = "healthy" })).Wit
 app.MapPipelines();
 app.MapProjectConfig();
 app.MapRuns();
+app.MapProgress();
+app.MapHostInvocations();
 
 app.Run();
 

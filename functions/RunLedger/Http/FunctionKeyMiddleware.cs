@@ -7,7 +7,8 @@ namespace RunLedger.Http;
 
 /// <summary>
 /// Standalone stand-in for the Functions host's key check: when keys are configured, every
-/// <c>/api</c> route but health needs one in <c>x-functions-key</c> or <c>?code=</c>.
+/// route but <c>/</c> and <c>/api/health</c> needs one in <c>x-functions-key</c> or <c>?code=</c>
+/// (that includes the queue-invocation path, which only the host calls).
 /// Under the host the keys are enforced before a request reaches the app, so none are configured.
 /// </summary>
 public sealed class FunctionKeyMiddleware(RequestDelegate next, IOptions<LedgerOptions> options)
@@ -21,7 +22,7 @@ public sealed class FunctionKeyMiddleware(RequestDelegate next, IOptions<LedgerO
     {
         var path = context.Request.Path;
         if (_keys.Length == 0
-            || !path.StartsWithSegments("/api")
+            || path == "/"
             || path.StartsWithSegments("/api/health"))
         {
             return next(context);

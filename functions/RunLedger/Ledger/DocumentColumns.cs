@@ -17,9 +17,9 @@ public static class DocumentColumns
 
     public const int MaxDocumentBytes = ChunkBytes * MaxChunks;
 
-    private const string CountProperty = "DocChunks";
+    public const string DefaultPrefix = "Doc";
 
-    public static void Write(TableEntity entity, JsonNode document)
+    public static void Write(TableEntity entity, JsonNode document, string prefix = DefaultPrefix)
     {
         var bytes = JsonMerge.ToUtf8(document);
         if (bytes.Length > MaxDocumentBytes)
@@ -31,25 +31,25 @@ public static class DocumentColumns
         for (var i = 0; i < chunks; i++)
         {
             var offset = i * ChunkBytes;
-            entity[Name(i)] = bytes.AsSpan(offset, Math.Min(ChunkBytes, bytes.Length - offset)).ToArray();
+            entity[Name(prefix, i)] = bytes.AsSpan(offset, Math.Min(ChunkBytes, bytes.Length - offset)).ToArray();
         }
-        entity[CountProperty] = chunks;
+        entity[prefix + "Chunks"] = chunks;
     }
 
-    public static JsonObject Read(TableEntity entity)
+    public static JsonObject Read(TableEntity entity, string prefix = DefaultPrefix)
     {
-        var chunks = entity.GetInt32(CountProperty) ?? 0;
+        var chunks = entity.GetInt32(prefix + "Chunks") ?? 0;
         var buffer = new MemoryStream();
         for (var i = 0; i < chunks; i++)
         {
-            var part = entity.GetBinary(Name(i))
+            var part = entity.GetBinary(Name(prefix, i))
                 ?? throw new InvalidDataException($"Entity {entity.RowKey} lacks document part {i} of {chunks}.");
             buffer.Write(part);
         }
         return chunks == 0 ? [] : JsonNode.Parse(buffer.ToArray())!.AsObject();
     }
 
-    private static string Name(int index) => "Doc" + index.ToString(System.Globalization.CultureInfo.InvariantCulture);
+    private static string Name(string prefix, int index) => prefix + index.ToString(System.Globalization.CultureInfo.InvariantCulture);
 }
 
 /// <summary>A document that cannot fit in one table entity.</summary>

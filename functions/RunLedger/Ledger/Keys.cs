@@ -12,7 +12,10 @@ namespace RunLedger.Ledger;
 /// Partition = project id. Row keys, all in the project's partition so that every change to a
 /// run is one entity-group transaction:
 /// <c>run|{runId}</c> the run; <c>idx|{invertedTicks}|{runId}</c> its newest-first index entry;
-/// <c>idem|{sha256(Idempotency-Key)}</c>; <c>config</c> the project's config.
+/// <c>idem|{sha256(Idempotency-Key)}</c>; <c>config</c> the project's config;
+/// <c>evt|{runId}|{seq}</c> applied reports; <c>eid|{runId}|{sha256(eventId)}</c> their event ids.
+/// Dead letters live in their own partition, <see cref="DeadLetterPartition"/>, which no
+/// project id can name.
 /// </remarks>
 public static partial class Keys
 {
@@ -36,6 +39,11 @@ public static partial class Keys
 
     public const string ConfigRow = "config";
 
+    public const string DeadLetterPartition = "~deadletters";
+
+    public static string DeadLetterRow(DateTimeOffset at, string id) =>
+        FormattableString.Invariant($"{DateTimeOffset.MaxValue.UtcTicks - at.UtcTicks:D19}|{Hash(id)}");
+
     public static string RunRow(string runId) => "run|" + runId;
 
     public static string IndexRow(DateTimeOffset createdAt, string runId) =>
@@ -50,6 +58,18 @@ public static partial class Keys
     private static partial Regex IndexRowPattern();
 
     public static bool IsIndexRow(string value) => IndexRowPattern().IsMatch(value);
+
+    /// <summary>A run's applied report number <paramref name="sequence"/>: <c>evt|{runId}|{seq:D10}</c>.</summary>
+    public static string EventRow(string runId, long sequence) =>
+        FormattableString.Invariant($"evt|{runId}|{sequence:D10}");
+
+    /// <summary>Marks a report's event id as applied to the run, so a redelivery is recognised.</summary>
+    public static string EventIdRow(string runId, string eventId) => $"eid|{runId}|{Hash(eventId)}";
+
+    [GeneratedRegex("^[0-9]{19}\\|[0-9a-f]{64}$")]
+    private static partial Regex DeadLetterRowPattern();
+
+    public static bool IsDeadLetterRow(string value) => DeadLetterRowPattern().IsMatch(value);
 
     public static string IdempotencyRow(string idempotencyKey) => "idem|" + Hash(idempotencyKey);
 

@@ -25,4 +25,25 @@ public sealed class LedgerOptions
 
     /// <summary>Creates the table and queues at start-up when missing (local and test runs).</summary>
     public bool CreateStorageOnStart { get; set; } = true;
+
+    /// <summary>
+    /// Run the app's own agent-progress queue listener. Always off under the Functions host
+    /// (<c>FUNCTIONS_CUSTOMHANDLER_PORT</c> set), where the queue trigger invokes <c>/AgentProgress</c>.
+    /// </summary>
+    public bool ListenToQueue { get; set; } = true;
+
+    /// <summary>Longest wait between polls of an empty queue (the listener backs off up to it).</summary>
+    public TimeSpan MaxPollingInterval { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>How long a message that failed stays hidden before it is retried.</summary>
+    public TimeSpan RetryDelay { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>
+    /// Longest time one Server-Sent Events response stays open. It then ends with a <c>retry:</c>
+    /// hint and the client resumes with Last-Event-ID, which also works behind proxies that buffer.
+    /// </summary>
+    public TimeSpan StreamMaxDuration { get; set; } = TimeSpan.FromMinutes(2);
+
+    /// <summary>Interval of the comment lines that keep an idle stream open.</summary>
+    public TimeSpan StreamHeartbeat { get; set; } = TimeSpan.FromSeconds(15);
 }

@@ -25,5 +25,11 @@ public sealed class RunRecord
     /// <summary>Content hash of the start request, to tell a retry from a different request.</summary>
     public string? RequestHash { get; init; }
 
+    /// <summary>
+    /// Per-field clocks of agent reports (JSON-pointer path → report clock), so that fields are
+    /// last-writer-wins by report time whatever order the queue delivers reports in.
+    /// </summary>
+    public JsonObject Clocks { get; init; } = [];
+
     public string Status => (string?)Document["status"] ?? RunStatus.Queued;
 }

@@ -108,14 +108,17 @@ public sealed class RunStore(LedgerStorage storage)
         Convert.ToBase64String(Encoding.UTF8.GetBytes(rowKey)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
 
     /// <summary>The index row a continuation token names, or null when the token is not one of ours.</summary>
-    public static string? DecodeToken(string token)
+    public static string? DecodeToken(string token) => DecodeToken(token, Keys.IsIndexRow);
+
+    /// <summary>The row key a continuation token names, when <paramref name="isValid"/> accepts it.</summary>
+    public static string? DecodeToken(string token, Func<string, bool> isValid)
     {
         try
         {
             var base64 = token.Replace('-', '+').Replace('_', '/');
             base64 += new string('=', (4 - base64.Length % 4) % 4);
             var rowKey = Encoding.UTF8.GetString(Convert.FromBase64String(base64));
-            return Keys.IsIndexRow(rowKey) ? rowKey : null;
+            return isValid(rowKey) ? rowKey : null;
         }
         catch (FormatException)
         {
@@ -148,8 +151,11 @@ public sealed class RunStore(LedgerStorage storage)
         };
         if (run.RequestHash is not null) entity["RequestHash"] = run.RequestHash;
         DocumentColumns.Write(entity, run.Document);
+        if (run.Clocks.Count > 0) DocumentColumns.Write(entity, run.Clocks, ClocksPrefix);
         return entity;
     }
+
+    private const string ClocksPrefix = "Clk";
 
     private static TableEntity IndexEntity(RunRecord run)
     {
@@ -174,5 +180,6 @@ public sealed class RunStore(LedgerStorage storage)
         EventCount = entity.GetInt64("EventCount") ?? 0,
         JobDispatched = entity.GetBoolean("JobDispatched") ?? false,
         RequestHash = entity.GetString("RequestHash"),
+        Clocks = DocumentColumns.Read(entity, ClocksPrefix),
     };
 }

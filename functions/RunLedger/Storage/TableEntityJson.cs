@@ -101,7 +101,9 @@ internal static class TableEntityJson
                 continue;
             }
 
-            var edmType = element.TryGetProperty(name + TypeSuffix, out var t) ? t.GetString() : null;
+            // Azurite omits Timestamp's type annotation; it is always a DateTime.
+            var edmType = element.TryGetProperty(name + TypeSuffix, out var t) ? t.GetString()
+                : name == TableEntity.TimestampName ? "Edm.DateTime" : null;
             entity[name] = ReadValue(property.Value, edmType);
         }
 

@@ -25,8 +25,9 @@ internal static partial class TableTransactionBatch
         void Write(string text) => body.Write(Encoding.UTF8.GetBytes(text));
 
         Write($"--{batch}\r\nContent-Type: multipart/mixed; boundary={changeset}\r\n\r\n");
-        foreach (var action in actions)
+        for (var i = 0; i < actions.Count; i++)
         {
+            var action = actions[i];
             var entity = action.Entity;
             var (method, path, json, ifMatch) = action.ActionType switch
             {
@@ -39,7 +40,8 @@ internal static partial class TableTransactionBatch
                 _ => throw new ArgumentException($"Unknown action type {action.ActionType}.", nameof(actions)),
             };
 
-            Write($"--{changeset}\r\nContent-Type: application/http\r\nContent-Transfer-Encoding: binary\r\n\r\n");
+            // Content-ID is 1-based by OData convention; a failed operation's answer may echo it.
+            Write(string.Create(CultureInfo.InvariantCulture, $"--{changeset}\r\nContent-Type: application/http\r\nContent-Transfer-Encoding: binary\r\nContent-ID: {i + 1}\r\n\r\n"));
             Write($"{method} {root}{path} HTTP/1.1\r\n");
             Write($"Accept: {TableClient.JsonAccept}\r\nDataServiceVersion: 3.0\r\n");
             if (ifMatch)
@@ -124,9 +126,10 @@ internal static partial class TableTransactionBatch
             {
                 var (code, text) = StorageErrors.Parse(BinaryData.FromString(part.Body));
                 var index = IndexFromMessage(text);
-                if (index is null && part.Headers.TryGetValue("Content-ID", out var contentId) && int.TryParse(contentId, CultureInfo.InvariantCulture, out var id))
+                if (index is null && part.Headers.TryGetValue("Content-ID", out var contentId)
+                    && int.TryParse(contentId, CultureInfo.InvariantCulture, out var id) && id >= 1 && id <= actions.Count)
                 {
-                    index = id;
+                    index = id - 1;
                 }
 
                 // Only when the service answered every operation does the position identify the action.

@@ -1,0 +1,117 @@
+using System.Text.Json.Nodes;
+using RunLedger.Ledger;
+using RunLedger.Runs;
+using RunLedger.Storage;
+
+namespace RunLedger.Progress;
+
+public enum ReportOutcome
+{
+    /// <summary>The report became the run's next event.</summary>
+    Applied,
+
+    /// <summary>The report's event id was applied before; nothing changed.</summary>
+    Duplicate,
+
+    /// <summary>No such run (yet): queue deliveries retry, HTTP answers 404.</summary>
+    RunNotFound,
+}
+
+/// <summary>
+/// Applies agent reports to runs, exactly once in effect. One report costs one read of the run
+/// and one entity-group transaction that replaces the run (conditioned on its ETag), updates its
+/// index entry, and adds the event and its event-id marker. A redelivered report fails on the
+/// marker and changes nothing; a concurrent writer fails the ETag and the report is re-applied
+/// to the fresh run.
+/// </summary>
+public sealed partial class ProgressHandler(
+    RunStore runs, RunSignals signals, TimeProvider clock, ILogger<ProgressHandler> logger)
+{
+    private const int MaxAttempts = 50;
+
+    // Transaction layout: see SaveAsync (0 run, 1 index), then these.
+    private const int EventIdAction = 2;
+
+    public async Task<(ReportOutcome Outcome, long Sequence)> ApplyAsync(ProgressReport report, CancellationToken cancellationToken)
+    {
+        using var scope = logger.BeginScope(new Dictionary<string, object> { ["ProjectId"] = report.ProjectId, ["RunId"] = report.RunId });
+        for (var attempt = 1; ; attempt++)
+        {
+            var run = await runs.GetAsync(report.ProjectId, report.RunId, cancellationToken);
+            if (run is null)
+            {
+                LogRunNotFound(logger, report.EventId);
+                return (ReportOutcome.RunNotFound, 0);
+            }
+
+            var now = clock.GetUtcNow();
+            var sequence = run.EventCount + 1;
+            ReportEffects.Apply(run, report, now);
+            run.EventCount = sequence;
+
+            var marker = new TableEntity(report.ProjectId, Keys.EventIdRow(report.RunId, report.EventId))
+            {
+                ["EventId"] = report.EventId,
+                ["Seq"] = sequence,
+            };
+            var evt = new TableEntity(report.ProjectId, Keys.EventRow(report.RunId, sequence));
+            DocumentColumns.Write(evt, report.ToEvent(sequence, now));
+
+            try
+            {
+                await runs.SaveAsync(run,
+                [
+                    new(TableTransactionActionType.Add, marker),
+                    new(TableTransactionActionType.Add, evt),
+                ], cancellationToken);
+                LogApplied(logger, report.EventId, sequence, run.Status);
+                signals.Notify(report.ProjectId, report.RunId);
+                return (ReportOutcome.Applied, sequence);
+            }
+            catch (TableTransactionFailedException e) when (e.Status == 409 && e.FailedActionIndex == EventIdAction)
+            {
+                LogDuplicate(logger, report.EventId);
+                return (ReportOutcome.Duplicate, 0);
+            }
+            catch (TableTransactionFailedException e) when (e.Status == 412 && attempt < MaxAttempts)
+            {
+                // Another report changed the run since we read it: back off a little, re-read, re-apply.
+                await Task.Delay(Random.Shared.Next(5, 20 * Math.Min(attempt, 10)), cancellationToken);
+            }
+        }
+    }
+
+    [LoggerMessage(EventId = 3001, Level = LogLevel.Information, Message = "Report {EventId} applied as event {Sequence}; run is {Status}")]
+    private static partial void LogApplied(ILogger logger, string eventId, long sequence, string status);
+
+    [LoggerMessage(EventId = 3002, Level = LogLevel.Information, Message = "Report {EventId} was applied before; ignored")]
+    private static partial void LogDuplicate(ILogger logger, string eventId);
+
+    [LoggerMessage(EventId = 3004, Level = LogLevel.Warning, Message = "Report {EventId} names a run that does not exist")]
+    private static partial void LogRunNotFound(ILogger logger, string eventId);
+}
+
+/// <summary>A queue message's text, turned into a report or a reason it can never be one.</summary>
+public static class QueueReports
+{
+    public static ProgressReport Parse(string text, string messageId, DateTimeOffset insertedAt)
+    {
+        JsonNode? node;
+        try
+        {
+            node = JsonNode.Parse(text);
+        }
+        catch (System.Text.Json.JsonException ex)
+        {
+            throw Http.LedgerException.BadRequest($"The message is not valid JSON: {ex.Message}");
+        }
+        // Some senders encode the JSON a second time, as a JSON string.
+        if (node is JsonValue value && value.TryGetValue(out string? inner))
+        {
+            return Parse(inner, messageId, insertedAt);
+        }
+        return node is JsonObject obj
+            ? ProgressReport.Parse(obj, messageId, insertedAt)
+            : throw Http.LedgerException.BadRequest("The message must be a JSON object.");
+    }
+}

@@ -1,0 +1,137 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using RunLedger.Http;
+using RunLedger.Ledger;
+using RunLedger.Runs;
+
+namespace RunLedger.Progress;
+
+/// <summary>An agent's progress report, validated. Anything malformed is a 400 <see cref="LedgerException"/>.</summary>
+public sealed record ProgressReport(
+    string ProjectId,
+    string RunId,
+    string EventId,
+    string Agent,
+    string Status,
+    string? Message,
+    decimal? Progress,
+    string? RunStatus,
+    JsonObject? Usage,
+    JsonObject? Artifacts,
+    JsonObject? Metadata,
+    string? Error,
+    DateTimeOffset Timestamp)
+{
+    public const int MaxEventIdLength = 256;
+
+    /// <summary>Usage figures an agent may report; each a non-negative number.</summary>
+    public static readonly IReadOnlyList<string> UsageFigures =
+        ["inputTokens", "outputTokens", "cachedInputTokens", "characters", "seconds", "requests", "costUsd"];
+
+    /// <summary>
+    /// Parses a report. <paramref name="defaultEventId"/> (the queue message id, stable across
+    /// redeliveries) and <paramref name="defaultTimestamp"/> apply when the report has none.
+    /// </summary>
+    public static ProgressReport Parse(JsonObject body, string defaultEventId, DateTimeOffset defaultTimestamp)
+    {
+        var projectId = JsonBody.OptionalString(body, "projectId") ?? JsonBody.OptionalString(body, "clientId");
+        var runId = JsonBody.OptionalString(body, "runId");
+        if (Keys.Problem("projectId", projectId) is { } p1) throw LedgerException.BadRequest(p1);
+        if (Keys.Problem("runId", runId) is { } p2) throw LedgerException.BadRequest(p2);
+
+        var eventId = JsonBody.OptionalString(body, "eventId") ?? defaultEventId;
+        if (eventId.Length is 0 or > MaxEventIdLength)
+        {
+            throw LedgerException.BadRequest($"'eventId' must be 1 to {MaxEventIdLength} characters.");
+        }
+
+        var agent = JsonBody.OptionalString(body, "agent") ?? "pipeline";
+        if (Keys.Problem("agent", agent) is { } p3) throw LedgerException.BadRequest(p3);
+
+        var status = body["status"] is null ? Runs.RunStatus.Running : RunRules.ParseStatus(body["status"], "status");
+        var runStatus = body["runStatus"] is null ? null : RunRules.ParseStatus(body["runStatus"], "runStatus");
+        var progress = body["progress"] is { } progressNode ? RunRules.ParseProgress(progressNode, "progress") : (decimal?)null;
+
+        var artifacts = JsonBody.OptionalObject(body, "artifacts");
+        foreach (var (name, value) in artifacts ?? [])
+        {
+            if (value is not JsonValue v || !v.TryGetValue(out string? _))
+            {
+                throw LedgerException.BadRequest($"'artifacts.{name}' must be a string (a key or URL).");
+            }
+        }
+
+        var metadata = JsonBody.OptionalObject(body, "metadata");
+        if (metadata is not null)
+        {
+            foreach (var (name, value) in metadata)
+            {
+                if (value is not JsonObject) throw LedgerException.BadRequest($"'metadata.{name}' must be a JSON object.");
+            }
+            RunRules.ValidatePatch(metadata); // same field rules as PATCH: no ledger-managed names, typed voice/music
+        }
+
+        var usage = JsonBody.OptionalObject(body, "usage");
+        if (usage is not null) CheckUsage(usage);
+
+        return new ProgressReport(
+            projectId!, runId!, eventId, agent, status,
+            JsonBody.OptionalString(body, "message"),
+            progress, runStatus, usage, artifacts, metadata,
+            JsonBody.OptionalString(body, "error"),
+            ParseTimestamp(body) ?? defaultTimestamp);
+    }
+
+    private static void CheckUsage(JsonObject usage)
+    {
+        if (usage["model"] is { } model && !(model is JsonValue v && v.TryGetValue(out string? _)))
+        {
+            throw LedgerException.BadRequest("'usage.model' must be a string.");
+        }
+        foreach (var figure in UsageFigures)
+        {
+            if (usage[figure] is not { } value) continue;
+            if (value.GetValueKind() != JsonValueKind.Number || !value.AsValue().TryGetValue(out decimal number) || number < 0)
+            {
+                throw LedgerException.BadRequest($"'usage.{figure}' must be a number of at least 0.");
+            }
+        }
+    }
+
+    private static DateTimeOffset? ParseTimestamp(JsonObject body)
+    {
+        var text = JsonBody.OptionalString(body, "timestamp");
+        if (text is null) return null;
+        return DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var value)
+            ? value.ToUniversalTime()
+            : throw LedgerException.BadRequest("'timestamp' must be an ISO 8601 date and time, e.g. 2026-01-15T18:12:06Z.");
+    }
+
+    /// <summary>Orders reports for last-writer-wins: report time, then event id to break ties.</summary>
+    public string Clock => Timestamp.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'", CultureInfo.InvariantCulture) + "|" + EventId;
+
+    /// <summary>The report as kept in the run's history.</summary>
+    public JsonObject ToEvent(long sequence, DateTimeOffset recordedAt)
+    {
+        var e = new JsonObject
+        {
+            ["seq"] = sequence,
+            ["eventId"] = EventId,
+            ["projectId"] = ProjectId,
+            ["runId"] = RunId,
+            ["agent"] = Agent,
+            ["status"] = Status,
+        };
+        if (Message is not null) e["message"] = Message;
+        if (Progress is not null) e["progress"] = Progress;
+        if (RunStatus is not null) e["runStatus"] = RunStatus;
+        if (Usage is not null) e["usage"] = Usage.DeepClone();
+        if (Artifacts is not null) e["artifacts"] = Artifacts.DeepClone();
+        if (Metadata is not null) e["metadata"] = Metadata.DeepClone();
+        if (Error is not null) e["error"] = Error;
+        e["timestamp"] = RunRules.Timestamp(Timestamp);
+        e["recordedAt"] = RunRules.Timestamp(recordedAt);
+        return e;
+    }
+}

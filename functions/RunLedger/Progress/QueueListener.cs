@@ -1,0 +1,112 @@
+using Microsoft.Extensions.Options;
+using RunLedger.Ledger;
+using RunLedger.Storage;
+
+namespace RunLedger.Progress;
+
+/// <summary>
+/// Standalone stand-in for the Functions queue trigger on <c>agent-progress</c>, with the host's
+/// semantics: messages are base64 (others are poisoned unprocessed), hidden while processed,
+/// retried when processing fails, and moved to <c>agent-progress-poison</c> after
+/// <see cref="MaxDequeueCount"/> attempts. Off under the Functions host, which does all this itself.
+/// </summary>
+public sealed partial class QueueListener(
+    LedgerStorage storage, QueueProcessor processor, IOptions<LedgerOptions> options, ILogger<QueueListener> logger)
+    : BackgroundService
+{
+    public const int MaxDequeueCount = 5;
+    public const int BatchSize = 16;
+    private static readonly TimeSpan Processing = TimeSpan.FromMinutes(2);
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var idle = TimeSpan.FromMilliseconds(100);
+        var maxIdle = options.Value.MaxPollingInterval;
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            IReadOnlyList<QueueMessage> messages;
+            try
+            {
+                messages = await storage.Progress.ReceiveMessagesAsync(BatchSize, Processing, stoppingToken);
+            }
+            catch (StorageRequestFailedException e)
+            {
+                LogPollFailed(logger, e.Status, e.ErrorCode);
+                messages = [];
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                return;
+            }
+
+            if (messages.Count == 0)
+            {
+                await Delay(idle, stoppingToken);
+                idle = TimeSpan.FromTicks(Math.Min(idle.Ticks * 2, maxIdle.Ticks));
+                continue;
+            }
+            idle = TimeSpan.FromMilliseconds(100);
+            await Task.WhenAll(messages.Select(m => HandleAsync(m, stoppingToken)));
+        }
+    }
+
+    private async Task HandleAsync(QueueMessage message, CancellationToken cancellationToken)
+    {
+        try
+        {
+            if (!message.IsBase64)
+            {
+                await PoisonAsync(message, "not base64", cancellationToken);
+                return;
+            }
+            var done = await processor.ProcessAsync(message.MessageText!, message.MessageId, message.InsertedOn, message.DequeueCount, cancellationToken);
+            if (done)
+            {
+                await storage.Progress.DeleteMessageAsync(message.MessageId, message.PopReceipt, cancellationToken);
+            }
+            else if (message.DequeueCount >= MaxDequeueCount)
+            {
+                await PoisonAsync(message, $"failed {message.DequeueCount} times", cancellationToken);
+            }
+            else
+            {
+                await storage.Progress.UpdateMessageAsync(message.MessageId, message.PopReceipt, options.Value.RetryDelay, null, cancellationToken);
+            }
+        }
+        catch (Exception e) when (e is StorageRequestFailedException or HttpRequestException)
+        {
+            // The message reappears when its visibility timeout ends and is retried then.
+            LogHandleFailed(logger, message.MessageId, e.Message);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+        }
+    }
+
+    private async Task PoisonAsync(QueueMessage message, string why, CancellationToken cancellationToken)
+    {
+        await storage.ProgressPoison.SendRawMessageAsync(message.RawText, null, null, cancellationToken);
+        await storage.Progress.DeleteMessageAsync(message.MessageId, message.PopReceipt, cancellationToken);
+        LogPoisoned(logger, message.MessageId, why);
+    }
+
+    private static async Task Delay(TimeSpan delay, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await Task.Delay(delay, cancellationToken);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    [LoggerMessage(EventId = 3010, Level = LogLevel.Warning, Message = "Polling the progress queue failed: {StorageStatus} {StorageErrorCode}")]
+    private static partial void LogPollFailed(ILogger logger, int storageStatus, string? storageErrorCode);
+
+    [LoggerMessage(EventId = 3011, Level = LogLevel.Warning, Message = "Message {MessageId} moved to the poison queue: {Why}")]
+    private static partial void LogPoisoned(ILogger logger, string messageId, string why);
+
+    [LoggerMessage(EventId = 3012, Level = LogLevel.Warning, Message = "Message {MessageId} not handled this time: {Error}")]
+    private static partial void LogHandleFailed(ILogger logger, string messageId, string error);
+}

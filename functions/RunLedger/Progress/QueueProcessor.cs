@@ -1,0 +1,43 @@
+using RunLedger.Http;
+using RunLedger.Storage;
+
+namespace RunLedger.Progress;
+
+/// <summary>
+/// One queue message, from the Functions host or the standalone listener: applied, recognised as
+/// a duplicate, dead-lettered when malformed (never retried), or left for a retry when the run
+/// does not exist yet or storage failed.
+/// </summary>
+public sealed partial class QueueProcessor(ProgressHandler handler, DeadLetters deadLetters, ILogger<QueueProcessor> logger)
+{
+    public const string Source = "agent-progress";
+
+    /// <returns>True when the message is finished with; false when it should be retried.</returns>
+    public async Task<bool> ProcessAsync(string text, string messageId, DateTimeOffset insertedAt, long dequeueCount, CancellationToken cancellationToken)
+    {
+        ProgressReport report;
+        try
+        {
+            report = QueueReports.Parse(text, messageId, insertedAt);
+        }
+        catch (LedgerException e)
+        {
+            await deadLetters.RecordAsync(e.Message, text, Source, messageId, insertedAt, dequeueCount, cancellationToken);
+            return true;
+        }
+
+        try
+        {
+            var (outcome, _) = await handler.ApplyAsync(report, cancellationToken);
+            return outcome != ReportOutcome.RunNotFound;
+        }
+        catch (StorageRequestFailedException e)
+        {
+            LogTransient(logger, messageId, e.Status, e.ErrorCode);
+            return false;
+        }
+    }
+
+    [LoggerMessage(EventId = 3005, Level = LogLevel.Warning, Message = "Message {MessageId} will be retried: storage answered {StorageStatus} {StorageErrorCode}")]
+    private static partial void LogTransient(ILogger logger, string messageId, int storageStatus, string? storageErrorCode);
+}

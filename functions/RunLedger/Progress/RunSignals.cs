@@ -1,0 +1,33 @@
+using System.Collections.Concurrent;
+
+namespace RunLedger.Progress;
+
+/// <summary>
+/// Wakes this instance's live streams when a report for their run is applied here. Streams also
+/// poll storage, so reports applied by other instances arrive too, only a little later.
+/// </summary>
+public sealed class RunSignals
+{
+    private readonly ConcurrentDictionary<string, TaskCompletionSource> _waiting = new();
+
+    public void Notify(string projectId, string runId)
+    {
+        if (_waiting.TryRemove(Key(projectId, runId), out var signal)) signal.TrySetResult();
+    }
+
+    /// <summary>Completes when a report for the run is applied here or <paramref name="timeout"/> passes.</summary>
+    public async Task WaitAsync(string projectId, string runId, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var signal = _waiting.GetOrAdd(Key(projectId, runId), _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+        try
+        {
+            await signal.Task.WaitAsync(timeout, cancellationToken);
+        }
+        catch (TimeoutException)
+        {
+            // Poll storage anyway: another instance may have applied a report.
+        }
+    }
+
+    private static string Key(string projectId, string runId) => projectId + "|" + runId;
+}
