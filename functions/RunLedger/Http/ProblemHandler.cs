@@ -6,7 +6,7 @@ using RunLedger.Storage;
 namespace RunLedger.Http;
 
 /// <summary>Turns exceptions into RFC 9457 problem+json: client faults keep their 4xx, storage outages become 503.</summary>
-public sealed partial class ProblemHandler(IProblemDetailsService problems, ILogger<ProblemHandler> logger) : IExceptionHandler
+public sealed partial class ProblemHandler(ILogger<ProblemHandler> logger) : IExceptionHandler
 {
     public async ValueTask<bool> TryHandleAsync(HttpContext httpContext, Exception exception, CancellationToken cancellationToken)
     {
@@ -28,13 +28,10 @@ public sealed partial class ProblemHandler(IProblemDetailsService problems, ILog
             return false;
         }
 
-        httpContext.Response.StatusCode = problem.Status!.Value;
-        return await problems.TryWriteAsync(new ProblemDetailsContext
-        {
-            HttpContext = httpContext,
-            ProblemDetails = problem,
-            Exception = exception,
-        });
+        // Written directly rather than through IProblemDetailsService, which declines when the
+        // client only accepts other types (an EventSource asks for text/event-stream).
+        await TypedResults.Problem(problem).ExecuteAsync(httpContext);
+        return true;
     }
 
     private ProblemDetails StorageProblem(StorageRequestFailedException e)

@@ -114,6 +114,7 @@ public sealed partial class PipelineStarter(
         {
             document["dashboardUrl"] = $"{dashboard.TrimEnd('/')}/projects/{request.ProjectId}/runs/{runId}";
         }
+        RunRules.Canonicalize(document);
         return new RunRecord
         {
             ProjectId = request.ProjectId,

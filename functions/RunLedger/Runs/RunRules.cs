@@ -143,6 +143,7 @@ public static class RunRules
         rest.Remove("status");
         Ledger.JsonMerge.Into(run, rest);
         run["updatedAt"] = Timestamp(now);
+        Canonicalize(run);
     }
 
     /// <summary>Moves status forward (caller has checked) and stamps the transition times.</summary>
@@ -153,6 +154,45 @@ public static class RunRules
         run["status"] = next;
         if (next != RunStatus.Queued && run["startedAt"] is null) run["startedAt"] = Timestamp(now);
         if (RunStatus.IsTerminal(next)) run["completedAt"] = Timestamp(now);
+    }
+
+    /// <summary>Field order of a run document: the original run index's, then any other field by name.</summary>
+    private static readonly string[] FieldOrder =
+    [
+        "projectId", "runId", "dossierId", "status", "step", "message", "progress", "error", "triggeredBy",
+        "createdAt", "updatedAt", "startedAt", "completedAt",
+        "payloadKey", "narrationKey", "musicKey", "beatGridKey", "finalVideoKey", "exportBundleKey",
+        "videoUrl", "creditsUrl", "pipelineMode", "dashboardUrl", "voice", "music", "artifacts",
+        "totalTokens", "totalCost", "unpricedSteps", "invoice", "seedData", "configSnapshot",
+    ];
+
+    /// <summary>Caller data kept exactly as sent, member order included.</summary>
+    private static readonly HashSet<string> KeptAsSent = ["seedData", "configSnapshot", "invoice"];
+
+    /// <summary>
+    /// Puts the run's fields in one fixed order (nested metadata by name), so that the same
+    /// content is the same document however the changes to it arrived.
+    /// </summary>
+    public static void Canonicalize(JsonObject run)
+    {
+        var fields = run.ToList();
+        run.Clear();
+        var rank = (string name) => Array.IndexOf(FieldOrder, name) is var i and >= 0 ? i : FieldOrder.Length;
+        foreach (var (name, value) in fields.OrderBy(f => rank(f.Key)).ThenBy(f => f.Key, StringComparer.Ordinal))
+        {
+            run[name] = value is JsonObject nested && !KeptAsSent.Contains(name) ? Sorted(nested) : value;
+        }
+    }
+
+    private static JsonObject Sorted(JsonObject obj)
+    {
+        var fields = obj.ToList();
+        obj.Clear();
+        foreach (var (name, value) in fields.OrderBy(f => f.Key, StringComparer.Ordinal))
+        {
+            obj[name] = value is JsonObject nested ? Sorted(nested) : value;
+        }
+        return obj;
     }
 
     public static string Timestamp(DateTimeOffset value) =>

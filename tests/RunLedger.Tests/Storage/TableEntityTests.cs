@@ -44,6 +44,7 @@ public sealed class TableEntityTests : TableTestBase
         Assert.Equal("p", read.PartitionKey);
         Assert.Equal("r", read.RowKey);
         Assert.NotNull(read.Timestamp);
+        Assert.IsType<DateTimeOffset>(read[TableEntity.TimestampName]);
         Assert.Equal("hello ünïcødé 日本", read.GetString("Text"));
         Assert.True(read.GetBoolean("Flag"));
         Assert.Equal(42, read.GetInt32("Small"));

@@ -2,8 +2,8 @@ using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.DependencyInjection.Extensions;
 using RunLedger.Storage;
 
 namespace RunLedger.Tests.Support;
@@ -45,7 +45,7 @@ public sealed class LedgerApp : WebApplicationFactory<Program>, IAsyncLifetime
         builder.UseSetting("RunLedger:JobsQueue", JobsQueue);
         builder.UseSetting("RunLedger:ProgressQueue", ProgressQueue);
         foreach (var (key, value) in _settings) builder.UseSetting(key, value);
-        if (ConfigureServicesHook is { } hook) builder.ConfigureServices(hook);
+        if (ConfigureServicesHook is { } hook) builder.ConfigureTestServices(hook);
     }
 
     async Task IAsyncLifetime.DisposeAsync()

@@ -1,0 +1,118 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text.Json.Nodes;
+using RunLedger.Tests.Support;
+
+namespace RunLedger.Tests.Progress;
+
+/// <summary>Server-Sent Events for a run, read the way an EventSource client reads them.</summary>
+public sealed class EventStreamTests : LedgerTest
+{
+    public EventStreamTests() => App.With("RunLedger:ListenToQueue", "false").With("RunLedger:StreamMaxDuration", "00:00:02");
+
+    private sealed record Sse(long? Id, string? Event, string? Data);
+
+    /// <summary>Reads one SSE response to its end and parses its events (comments dropped).</summary>
+    private async Task<(HttpStatusCode Status, List<Sse> Events, string Raw)> ReadStreamAsync(string runId, string? lastEventId = null)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Get, $"/api/projects/p1/runs/{runId}/events");
+        request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("text/event-stream"));
+        if (lastEventId is not null) request.Headers.Add("Last-Event-ID", lastEventId);
+        using var response = await Client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+        var raw = await response.Content.ReadAsStringAsync();
+        var events = new List<Sse>();
+        foreach (var block in raw.Split("\n\n", StringSplitOptions.RemoveEmptyEntries))
+        {
+            long? id = null;
+            string? type = null, data = null;
+            foreach (var line in block.Split('\n'))
+            {
+                if (line.StartsWith("id: ", StringComparison.Ordinal)) id = long.Parse(line[4..], System.Globalization.CultureInfo.InvariantCulture);
+                else if (line.StartsWith("event: ", StringComparison.Ordinal)) type = line[7..];
+                else if (line.StartsWith("data: ", StringComparison.Ordinal)) data = line[6..];
+            }
+            if (type is not null) events.Add(new Sse(id, type, data));
+        }
+        return (response.StatusCode, events, raw);
+    }
+
+    private async Task ReportAsync(string runId, string json) =>
+        (await Client.PostJsonAsync($"/api/projects/p1/runs/{runId}/progress", json)).EnsureSuccessStatusCode();
+
+    [Fact]
+    public async Task StreamSendsEveryEventWithItsSequenceAsIdAndEndsAfterTheTerminalEvent()
+    {
+        var runId = (string)(await StartAsync("""{"projectId":"p1"}"""))["runId"]!;
+        await ReportAsync(runId, """{"agent":"voice","progress":50}""");
+        await ReportAsync(runId, """{"agent":"publisher","status":"completed"}""");
+
+        var (status, events, raw) = await ReadStreamAsync(runId);
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Equal([1L, 2L], events.Where(e => e.Event == "progress").Select(e => e.Id!.Value));
+        Assert.Equal("end", events[^1].Event);
+        Assert.Equal("completed", (string)JsonNode.Parse(events[^1].Data!)!["status"]!);
+        Assert.StartsWith("retry:", raw, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ResumingWithLastEventIdSeesEveryEventExactlyOnce()
+    {
+        var runId = (string)(await StartAsync("""{"projectId":"p1"}"""))["runId"]!;
+        var seen = new List<long>();
+        long? last = null;
+
+        for (var round = 0; round < 4; round++)
+        {
+            // Reports arrive while the client is away and while it is connected.
+            var writer = Task.Run(async () =>
+            {
+                for (var i = 0; i < 3; i++)
+                {
+                    await ReportAsync(runId, $$"""{"agent":"voice","progress":{{round * 10 + i}}}""");
+                    await Task.Delay(100);
+                }
+            });
+            var (_, events, _) = await ReadStreamAsync(runId, last?.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            await writer;
+            var ids = events.Where(e => e.Event == "progress").Select(e => e.Id!.Value).ToList();
+            seen.AddRange(ids);
+            if (ids.Count > 0) last = ids[^1];
+        }
+        await ReportAsync(runId, """{"agent":"publisher","status":"completed"}""");
+        var (_, tail, _) = await ReadStreamAsync(runId, last?.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        seen.AddRange(tail.Where(e => e.Event == "progress").Select(e => e.Id!.Value));
+        Assert.Equal("end", tail[^1].Event);
+
+        Assert.Equal(Enumerable.Range(1, 13).Select(i => (long)i), seen);
+    }
+
+    [Fact]
+    public async Task AStreamOfARunningRunEndsAfterABoundedTimeWithARetryHint()
+    {
+        var runId = (string)(await StartAsync("""{"projectId":"p1"}"""))["runId"]!;
+        await ReportAsync(runId, """{"agent":"voice"}""");
+        var (status, events, raw) = await ReadStreamAsync(runId);
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Equal([1L], events.Select(e => e.Id!.Value));
+        Assert.EndsWith("retry: 1000\n\n", raw, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ReconnectingAfterTheEndOfAFinishedRunGets204SoEventSourceStops()
+    {
+        var runId = (string)(await StartAsync("""{"projectId":"p1"}"""))["runId"]!;
+        await ReportAsync(runId, """{"agent":"publisher","status":"completed"}""");
+        var (status, _, _) = await ReadStreamAsync(runId, "1");
+        Assert.Equal(HttpStatusCode.NoContent, status);
+    }
+
+    [Fact]
+    public async Task InvalidLastEventIdIs400()
+    {
+        var runId = (string)(await StartAsync("""{"projectId":"p1"}"""))["runId"]!;
+        var request = new HttpRequestMessage(HttpMethod.Get, $"/api/projects/p1/runs/{runId}/events");
+        request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("text/event-stream"));
+        request.Headers.Add("Last-Event-ID", "abc");
+        Assert.Contains("Last-Event-ID", await (await Client.SendAsync(request)).AssertProblemAsync(400), StringComparison.Ordinal);
+    }
+}

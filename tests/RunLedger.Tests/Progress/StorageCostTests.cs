@@ -1,0 +1,72 @@
+using Azure.Core;
+using Azure.Core.Pipeline;
+using Microsoft.Extensions.DependencyInjection;
+using RunLedger.Progress;
+using RunLedger.Storage;
+using RunLedger.Tests.Support;
+
+namespace RunLedger.Tests.Progress;
+
+/// <summary>Pins the storage work one report costs: one read of the run and one transaction.</summary>
+public sealed class StorageCostTests : LedgerTest
+{
+    private readonly CountingPolicy _counter = new();
+
+    public StorageCostTests()
+    {
+        App.With("RunLedger:ListenToQueue", "false");
+        App.ConfigureServicesHook = services =>
+        {
+            var options = new StorageClientOptions();
+            options.AddPolicy(_counter, HttpPipelinePosition.PerCall);
+            services.AddSingleton(options);
+        };
+    }
+
+    [Fact]
+    public async Task AnAppliedReportCostsOneReadAndOneTransaction()
+    {
+        var runId = (string)(await StartAsync("""{"projectId":"p1"}"""))["runId"]!;
+        var handler = App.Services.GetRequiredService<ProgressHandler>();
+        var report = ProgressReport.Parse(
+            System.Text.Json.Nodes.JsonNode.Parse($$$"""{"projectId":"p1","runId":"{{{runId}}}","agent":"voice","usage":{"model":"gpt-4o","inputTokens":10}}""")!.AsObject(),
+            "evt-1", DateTimeOffset.UtcNow);
+
+        _counter.Requests.Clear();
+        var (outcome, _) = await handler.ApplyAsync(report, default);
+
+        Assert.Equal(ReportOutcome.Applied, outcome);
+        Assert.Equal(["GET run", "POST $batch"], _counter.Requests);
+    }
+
+    [Fact]
+    public async Task ADuplicateReportCostsOneReadAndOneRejectedTransaction()
+    {
+        var runId = (string)(await StartAsync("""{"projectId":"p1"}"""))["runId"]!;
+        var handler = App.Services.GetRequiredService<ProgressHandler>();
+        var report = ProgressReport.Parse(
+            System.Text.Json.Nodes.JsonNode.Parse($$"""{"projectId":"p1","runId":"{{runId}}","agent":"voice"}""")!.AsObject(),
+            "evt-1", DateTimeOffset.UtcNow);
+        await handler.ApplyAsync(report, default);
+
+        _counter.Requests.Clear();
+        var (outcome, _) = await handler.ApplyAsync(report, default);
+
+        Assert.Equal(ReportOutcome.Duplicate, outcome);
+        Assert.Equal(["GET run", "POST $batch"], _counter.Requests);
+    }
+
+    private sealed class CountingPolicy : HttpPipelineSynchronousPolicy
+    {
+        public List<string> Requests { get; } = [];
+
+        public override void OnSendingRequest(HttpMessage message)
+        {
+            var path = Uri.UnescapeDataString(message.Request.Uri.Path);
+            if (!path.Contains("/messages", StringComparison.Ordinal))
+            {
+                lock (Requests) Requests.Add($"{message.Request.Method} {(path.EndsWith("$batch", StringComparison.Ordinal) ? "$batch" : path.Contains("run|", StringComparison.Ordinal) ? "run" : path)}");
+            }
+        }
+    }
+}
