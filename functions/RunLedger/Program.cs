@@ -1,9 +1,12 @@
+using RunLedger.Costs;
+using RunLedger.Hosting;
 using RunLedger.Http;
 using RunLedger.Ledger;
 using RunLedger.Pipelines;
 using RunLedger.Progress;
 using RunLedger.Projects;
 using RunLedger.Runs;
+using RunLedger.Telemetry;
 
 var builder = WebApplication.CreateBuilder(args);
 
@@ -29,6 +32,11 @@ builder.Services.AddSingleton<EventStore>();
 builder.Services.AddSingleton<DeadLetters>();
 builder.Services.AddSingleton<ProgressHandler>();
 builder.Services.AddSingleton<QueueProcessor>();
+builder.Services.AddSingleton(sp => PricingTable.Load(
+    Path.Combine(AppContext.BaseDirectory, "Costs", "pricing.json"),
+    sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<LedgerOptions>>().Value.PricingFile));
+builder.Services.AddSingleton<CostLedger>();
+builder.Services.AddSingleton<CostProjection>();
 var underFunctionsHost = !string.IsNullOrEmpty(Environment.GetEnvironmentVariable("FUNCTIONS_CUSTOMHANDLER_PORT"));
 if (!underFunctionsHost && builder.Configuration.GetValue($"{LedgerOptions.Section}:ListenToQueue", true))
 {
@@ -36,21 +44,32 @@ if (!underFunctionsHost && builder.Configuration.GetValue($"{LedgerOptions.Secti
 }
 builder.Services.AddProblemDetails();
 builder.Services.AddExceptionHandler<ProblemHandler>();
+builder.Services.AddOpenApi();
+builder.AddLedgerTelemetry();
 
 var app = builder.Build();
 
+app.UseMiddleware<RequestScopeMiddleware>();
 app.UseExceptionHandler();
 app.UseStatusCodePages();
 app.UseMiddleware<FunctionKeyMiddleware>();
 
 // The Functions host treats any answer on "/" as "the handler is ready".
 app.MapGet("/", () => TypedResults.Ok(new { service = "run-ledger" })).ExcludeFromDescription();
-app.MapGet("/api/health", () => TypedResults.Ok(new { status = "healthy" })).WithName("Health");
+app.MapGet("/api/health", () => TypedResults.Ok(new { status = "healthy" })).WithName("Health").AllowAnonymous();
+app.MapOpenApi("/api/openapi.json").WithName("GetOpenApiDocument");
 app.MapPipelines();
 app.MapProjectConfig();
 app.MapRuns();
 app.MapProgress();
+app.MapCosts();
 app.MapHostInvocations();
+
+// publish.sh: `RunLedger --emit-functions DIR` writes one function.json per function, then exits.
+if (FunctionManifest.TryEmit(app, args))
+{
+    return;
+}
 
 app.Run();
 

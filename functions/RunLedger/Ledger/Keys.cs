@@ -13,7 +13,9 @@ namespace RunLedger.Ledger;
 /// run is one entity-group transaction:
 /// <c>run|{runId}</c> the run; <c>idx|{invertedTicks}|{runId}</c> its newest-first index entry;
 /// <c>idem|{sha256(Idempotency-Key)}</c>; <c>config</c> the project's config;
-/// <c>evt|{runId}|{seq}</c> applied reports; <c>eid|{runId}|{sha256(eventId)}</c> their event ids.
+/// <c>evt|{runId}|{seq}</c> applied reports; <c>eid|{runId}|{sha256(eventId)}</c> their event ids;
+/// <c>cost|{runId}|{seq}</c> the cost rows of reports with usage. Cost analytics live in
+/// <see cref="CostsPartition"/>.
 /// Dead letters live in their own partition, <see cref="DeadLetterPartition"/>, which no
 /// project id can name.
 /// </remarks>
@@ -41,6 +43,9 @@ public static partial class Keys
 
     public const string DeadLetterPartition = "~deadletters";
 
+    /// <summary>Completed runs' totals, ordered for analytics; no project id can name it.</summary>
+    public const string CostsPartition = "~costs";
+
     public static string DeadLetterRow(DateTimeOffset at, string id) =>
         FormattableString.Invariant($"{DateTimeOffset.MaxValue.UtcTicks - at.UtcTicks:D19}|{Hash(id)}");
 
@@ -62,6 +67,10 @@ public static partial class Keys
     /// <summary>A run's applied report number <paramref name="sequence"/>: <c>evt|{runId}|{seq:D10}</c>.</summary>
     public static string EventRow(string runId, long sequence) =>
         FormattableString.Invariant($"evt|{runId}|{sequence:D10}");
+
+    /// <summary>The cost row of the run's event <paramref name="sequence"/>: <c>cost|{runId}|{seq:D10}</c>.</summary>
+    public static string CostRow(string runId, long sequence) =>
+        FormattableString.Invariant($"cost|{runId}|{sequence:D10}");
 
     /// <summary>Marks a report's event id as applied to the run, so a redelivery is recognised.</summary>
     public static string EventIdRow(string runId, string eventId) => $"eid|{runId}|{Hash(eventId)}";

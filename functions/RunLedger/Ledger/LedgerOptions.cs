@@ -46,4 +46,10 @@ public sealed class LedgerOptions
 
     /// <summary>Interval of the comment lines that keep an idle stream open.</summary>
     public TimeSpan StreamHeartbeat { get; set; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>
+    /// A pricing file of the same shape as the shipped <c>Costs/pricing.json</c>; its models
+    /// replace or add to the shipped ones. Empty uses the shipped table alone.
+    /// </summary>
+    public string PricingFile { get; set; } = "";
 }

@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using RunLedger.Costs;
 using RunLedger.Ledger;
 using RunLedger.Runs;
 using RunLedger.Storage;
@@ -25,7 +26,7 @@ public enum ReportOutcome
 /// to the fresh run.
 /// </summary>
 public sealed partial class ProgressHandler(
-    RunStore runs, RunSignals signals, TimeProvider clock, ILogger<ProgressHandler> logger)
+    RunStore runs, CostLedger costs, CostProjection projection, RunSignals signals, TimeProvider clock, ILogger<ProgressHandler> logger)
 {
     private const int MaxAttempts = 50;
 
@@ -46,6 +47,8 @@ public sealed partial class ProgressHandler(
 
             var now = clock.GetUtcNow();
             var sequence = run.EventCount + 1;
+            var wasTerminal = RunStatus.IsTerminal(run.Status);
+            var before = CostProjection.Snapshot.Of(run);
             ReportEffects.Apply(run, report, now);
             run.EventCount = sequence;
 
@@ -56,21 +59,31 @@ public sealed partial class ProgressHandler(
             };
             var evt = new TableEntity(report.ProjectId, Keys.EventRow(report.RunId, sequence));
             DocumentColumns.Write(evt, report.ToEvent(sequence, now));
+            List<TableTransactionAction> rows = [new(TableTransactionActionType.Add, marker), new(TableTransactionActionType.Add, evt)];
+
+            // Costs count whenever they arrive, even after the run is final; the invoice follows.
+            if (report.Usage is not null)
+            {
+                rows.Add(new(TableTransactionActionType.Add, costs.Record(run, report, sequence, now)));
+            }
+            else if (!wasTerminal && RunStatus.IsTerminal(run.Status))
+            {
+                CostLedger.ShowTotals(run);
+            }
 
             try
             {
-                await runs.SaveAsync(run,
-                [
-                    new(TableTransactionActionType.Add, marker),
-                    new(TableTransactionActionType.Add, evt),
-                ], cancellationToken);
+                await runs.SaveAsync(run, rows, cancellationToken);
                 LogApplied(logger, report.EventId, sequence, run.Status);
                 signals.Notify(report.ProjectId, report.RunId);
+                await projection.SyncAsync(run, cancellationToken);
                 return (ReportOutcome.Applied, sequence);
             }
             catch (TableTransactionFailedException e) when (e.Status == 409 && e.FailedActionIndex == EventIdAction)
             {
                 LogDuplicate(logger, report.EventId);
+                // The first delivery may have stopped between the run and its analytics; finish that.
+                if (before is not null) await projection.SyncAsync(before, cancellationToken);
                 return (ReportOutcome.Duplicate, 0);
             }
             catch (TableTransactionFailedException e) when (e.Status == 412 && attempt < MaxAttempts)

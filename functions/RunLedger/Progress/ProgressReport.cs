@@ -25,6 +25,9 @@ public sealed record ProgressReport(
 {
     public const int MaxEventIdLength = 256;
 
+    /// <summary>Keeps every figure and its cost far inside Int64 micro-dollars.</summary>
+    public const decimal MaxUsageFigure = 1_000_000_000_000m;
+
     /// <summary>Usage figures an agent may report; each a non-negative number.</summary>
     public static readonly IReadOnlyList<string> UsageFigures =
         ["inputTokens", "outputTokens", "cachedInputTokens", "characters", "seconds", "requests", "costUsd"];
@@ -95,6 +98,14 @@ public sealed record ProgressReport(
             if (value.GetValueKind() != JsonValueKind.Number || !value.AsValue().TryGetValue(out decimal number) || number < 0)
             {
                 throw LedgerException.BadRequest($"'usage.{figure}' must be a number of at least 0.");
+            }
+            if (figure is not ("seconds" or "costUsd") && decimal.Truncate(number) != number)
+            {
+                throw LedgerException.BadRequest($"'usage.{figure}' must be a whole number.");
+            }
+            if (number > MaxUsageFigure)
+            {
+                throw LedgerException.BadRequest($"'usage.{figure}' is implausibly large (over {MaxUsageFigure}).");
             }
         }
     }

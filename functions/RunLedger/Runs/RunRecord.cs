@@ -31,5 +31,14 @@ public sealed class RunRecord
     /// </summary>
     public JsonObject Clocks { get; init; } = [];
 
+    /// <summary>
+    /// Exact cost totals and invoice lines in micro-dollars (<c>totalCostMicros</c>,
+    /// <c>totalTokens</c>, <c>unpricedSteps</c>, <c>lines</c>), updated with each cost row.
+    /// </summary>
+    public JsonObject Costs { get; init; } = [];
+
+    /// <summary>Incremented by every save, so projections of the run never go backwards.</summary>
+    public long Version { get; set; }
+
     public string Status => (string?)Document["status"] ?? RunStatus.Queued;
 }

@@ -31,6 +31,7 @@ public sealed class RunStore(LedgerStorage storage)
     /// </summary>
     public async Task CreateAsync(RunRecord run, string? idempotencyKey, CancellationToken cancellationToken)
     {
+        run.Version = 1;
         var actions = new List<TableTransactionAction>
         {
             new(TableTransactionActionType.Add, RunEntity(run)),
@@ -56,14 +57,23 @@ public sealed class RunStore(LedgerStorage storage)
     /// </summary>
     public async Task SaveAsync(RunRecord run, IEnumerable<TableTransactionAction>? extra, CancellationToken cancellationToken)
     {
+        run.Version++;
         var actions = new List<TableTransactionAction>
         {
             new(TableTransactionActionType.UpdateReplace, RunEntity(run), run.ETag),
             new(TableTransactionActionType.UpsertReplace, IndexEntity(run)),
         };
         if (extra is not null) actions.AddRange(extra);
-        var etags = await Table.SubmitTransactionAsync(actions, cancellationToken);
-        run.ETag = etags[0];
+        try
+        {
+            var etags = await Table.SubmitTransactionAsync(actions, cancellationToken);
+            run.ETag = etags[0];
+        }
+        catch
+        {
+            run.Version--;
+            throw;
+        }
     }
 
     public async Task MarkDispatchedAsync(RunRecord run, CancellationToken cancellationToken)
@@ -148,14 +158,17 @@ public sealed class RunStore(LedgerStorage storage)
             ["IndexRow"] = run.IndexRowKey,
             ["EventCount"] = run.EventCount,
             ["JobDispatched"] = run.JobDispatched,
+            ["Version"] = run.Version,
         };
         if (run.RequestHash is not null) entity["RequestHash"] = run.RequestHash;
         DocumentColumns.Write(entity, run.Document);
         if (run.Clocks.Count > 0) DocumentColumns.Write(entity, run.Clocks, ClocksPrefix);
+        if (run.Costs.Count > 0) DocumentColumns.Write(entity, run.Costs, CostsPrefix);
         return entity;
     }
 
     private const string ClocksPrefix = "Clk";
+    private const string CostsPrefix = "Cst";
 
     private static TableEntity IndexEntity(RunRecord run)
     {
@@ -181,5 +194,7 @@ public sealed class RunStore(LedgerStorage storage)
         JobDispatched = entity.GetBoolean("JobDispatched") ?? false,
         RequestHash = entity.GetString("RequestHash"),
         Clocks = DocumentColumns.Read(entity, ClocksPrefix),
+        Costs = DocumentColumns.Read(entity, CostsPrefix),
+        Version = entity.GetInt64("Version") ?? 0,
     };
 }

@@ -39,7 +39,7 @@ public static class RunsApi
     private static async Task<IResult> PatchRun(
         HttpContext context, string projectId, string runId,
         [FromHeader(Name = "If-Match")] string? ifMatch,
-        RunStore store, TimeProvider clock, CancellationToken cancellationToken)
+        RunStore store, Costs.CostProjection projection, TimeProvider clock, CancellationToken cancellationToken)
     {
         CheckIds(projectId, runId);
         var patch = RunRules.ValidatePatch(await JsonBody.ReadObjectAsync(context.Request, cancellationToken));
@@ -51,10 +51,13 @@ public static class RunsApi
                 throw LedgerException.PreconditionFailed(
                     $"Run '{runId}' has changed since ETag {ifMatch} was read; GET it again and re-apply the change.");
             }
+            var wasTerminal = RunStatus.IsTerminal(run.Status);
             RunRules.Apply(run.Document, patch, clock.GetUtcNow());
+            if (!wasTerminal && RunStatus.IsTerminal(run.Status)) Costs.CostLedger.ShowTotals(run);
             try
             {
                 await store.SaveAsync(run, null, cancellationToken);
+                await projection.SyncAsync(run, cancellationToken);
                 return WithETag(context, run, TypedResults.Ok(run.Document));
             }
             catch (TableTransactionFailedException e) when (e.Status == StatusCodes.Status412PreconditionFailed)

@@ -1,0 +1,158 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json.Nodes;
+using RunLedger.Http;
+using RunLedger.Ledger;
+using RunLedger.Progress;
+using RunLedger.Runs;
+using RunLedger.Storage;
+
+namespace RunLedger.Costs;
+
+public static class CostsApi
+{
+    public const int DefaultTop = 10;
+    public const int MaxTop = 100;
+
+    public static IEndpointRouteBuilder MapCosts(this IEndpointRouteBuilder routes)
+    {
+        routes.MapGet("/api/projects/{projectId}/runs/{runId}/costs", GetRunCosts).WithName("GetRunCosts");
+        routes.MapGet("/api/costs/summary", GetSummary).WithName("GetCostSummary");
+        routes.MapGet("/api/costs/top", GetTop).WithName("GetTopRuns");
+        return routes;
+    }
+
+    /// <summary>The run's cost rows, exact totals and invoice; <c>Accept: text/csv</c> gives the invoice lines as CSV.</summary>
+    private static async Task<IResult> GetRunCosts(
+        HttpContext context, string projectId, string runId, RunStore runs, LedgerStorage storage, CancellationToken cancellationToken)
+    {
+        var run = await RunsApi.FindAsync(runs, projectId, runId, cancellationToken);
+        var invoice = run.Document["invoice"]?.AsObject()
+            ?? Invoice.Build(run.Costs["lines"]?.AsObject() ?? [], CostLedger.MarkupRate(run.Document));
+
+        if (context.Request.Headers.Accept.ToString().Contains("text/csv", StringComparison.OrdinalIgnoreCase))
+        {
+            return TypedResults.Text(Csv(invoice), "text/csv; charset=utf-8");
+        }
+
+        var filter = TableFilter.Create(
+            $"PartitionKey eq {projectId} and RowKey gt {Keys.CostRow(runId, 0)} and RowKey lt {Keys.CostRow(runId, 9_999_999_999)}");
+        var rows = new JsonArray();
+        await foreach (var entity in storage.Table.QueryAsync(filter, 1000, null, cancellationToken))
+        {
+            rows.Add(DocumentColumns.Read(entity));
+        }
+        var micros = (long?)run.Costs["totalCostMicros"] ?? 0;
+        return TypedResults.Ok(new JsonObject
+        {
+            ["projectId"] = projectId,
+            ["runId"] = runId,
+            ["status"] = run.Status,
+            ["totalTokens"] = (long?)run.Costs["totalTokens"] ?? 0,
+            ["totalCost"] = Money.ToDollars4(micros),
+            ["totalCostMicros"] = micros,
+            ["unpricedSteps"] = (long?)run.Costs["unpricedSteps"] ?? 0,
+            ["rows"] = rows,
+            ["invoice"] = invoice.DeepClone(),
+            ["invoiceFinal"] = RunStatus.IsTerminal(run.Status),
+        });
+    }
+
+    private static string Csv(JsonObject invoice)
+    {
+        var csv = new StringBuilder("agent,model,quantity,unit,unitPrice,amount,exactAmount\r\n");
+        foreach (var item in invoice["lineItems"]!.AsArray())
+        {
+            csv.AppendJoin(',',
+                Field(item!["agent"]), Field(item["model"]), Field(item["quantity"]), Field(item["unit"]),
+                Field(item["unitPrice"]), Field(item["amount"]), Field(item["exactAmount"]));
+            csv.Append("\r\n");
+        }
+        return csv.ToString();
+    }
+
+    /// <summary>RFC 4180 field; values that a spreadsheet would run as formulas are prefixed with a quote.</summary>
+    private static string Field(JsonNode? node)
+    {
+        var text = node switch
+        {
+            null => "",
+            JsonValue v when v.TryGetValue(out string? s) => s,
+            _ => node.ToJsonString(),
+        };
+        if (text.Length > 0 && text[0] is '=' or '+' or '-' or '@') text = "'" + text;
+        return text.IndexOfAny([',', '"', '\r', '\n']) >= 0 ? "\"" + text.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"" : text;
+    }
+
+    /// <summary>Over completed runs (optionally one project, completed within [from, to]): count, averages, total.</summary>
+    private static async Task<IResult> GetSummary(string? projectId, string? from, string? to, LedgerStorage storage, CancellationToken cancellationToken)
+    {
+        if (projectId is not null) RunsApi.CheckProject(projectId);
+        var start = ParseTime(from, "from") ?? DateTimeOffset.MinValue;
+        var end = ParseTime(to, "to") ?? DateTimeOffset.MaxValue;
+        if (start > end) throw LedgerException.BadRequest("'from' is later than 'to'.");
+
+        var prefix = projectId is null ? "done|" : $"pdone|{projectId}|";
+        var filter = TableFilter.Create(
+            $"PartitionKey eq {Keys.CostsPartition} and RowKey ge {prefix + Ticks(start)} and RowKey lt {prefix + Ticks(end) + "}"}");
+        long count = 0, micros = 0, tokens = 0;
+        await foreach (var row in storage.Table.QueryAsync(filter, 1000, ["CostMicros", "Tokens"], cancellationToken))
+        {
+            count++;
+            micros += row.GetInt64("CostMicros") ?? 0;
+            tokens += row.GetInt64("Tokens") ?? 0;
+        }
+        return TypedResults.Ok(new JsonObject
+        {
+            ["projectId"] = projectId,
+            ["from"] = from is null ? null : Runs.RunRules.Timestamp(start),
+            ["to"] = to is null ? null : Runs.RunRules.Timestamp(end),
+            ["runCount"] = count,
+            ["averageCost"] = count == 0 ? 0.0000m : decimal.Round(Money.ToDollars(micros) / count, 4, MidpointRounding.AwayFromZero),
+            ["averageTokens"] = count == 0 ? 0.00m : decimal.Round((decimal)tokens / count, 2, MidpointRounding.AwayFromZero),
+            ["totalCost"] = Money.ToDollars4(micros),
+            ["totalCostMicros"] = micros,
+            ["totalTokens"] = tokens,
+        });
+    }
+
+    /// <summary>The most expensive completed runs, costliest first.</summary>
+    private static async Task<IResult> GetTop(string? projectId, string? limit, LedgerStorage storage, CancellationToken cancellationToken)
+    {
+        if (projectId is not null) RunsApi.CheckProject(projectId);
+        var take = ProgressApi.ParseLimit(limit, DefaultTop, MaxTop);
+        var prefix = projectId is null ? "top|" : $"ptop|{projectId}|";
+        var filter = TableFilter.Create($"PartitionKey eq {Keys.CostsPartition} and RowKey gt {prefix} and RowKey lt {prefix[..^1] + "}"}");
+        var page = await storage.Table.QueryPageAsync(filter, take, null, null, cancellationToken);
+        var rows = page.Values.ToList();
+        var continuation = page.Continuation;
+        while (rows.Count < take && continuation is not null)
+        {
+            page = await storage.Table.QueryPageAsync(filter, take - rows.Count, null, continuation, cancellationToken);
+            rows.AddRange(page.Values);
+            continuation = page.Continuation;
+        }
+        var items = new JsonArray();
+        foreach (var row in rows)
+        {
+            var micros = row.GetInt64("CostMicros") ?? 0;
+            items.Add(new JsonObject
+            {
+                ["projectId"] = row.GetString("ProjectId"),
+                ["runId"] = row.GetString("RunId"),
+                ["totalCost"] = Money.ToDollars4(micros),
+                ["totalCostMicros"] = micros,
+                ["totalTokens"] = row.GetInt64("Tokens") ?? 0,
+                ["completedAt"] = row.GetDateTimeOffset("CompletedAt") is { } at ? Runs.RunRules.Timestamp(at) : null,
+            });
+        }
+        return TypedResults.Ok(new JsonObject { ["items"] = items });
+    }
+
+    private static string Ticks(DateTimeOffset at) => at.UtcTicks.ToString("D19", CultureInfo.InvariantCulture);
+
+    private static DateTimeOffset? ParseTime(string? value, string name) =>
+        value is null ? null
+        : DateTimeOffset.TryParse(value, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var at) ? at.ToUniversalTime()
+        : throw LedgerException.BadRequest($"'{name}' must be an ISO 8601 date or date and time, e.g. 2026-01-15 or 2026-01-15T18:00:00Z.");
+}
