@@ -1,3 +1,4 @@
+using System.Collections;
 using System.Diagnostics;
 
 namespace RunLedger.Telemetry;
@@ -15,25 +16,39 @@ public sealed class RequestScopeMiddleware(RequestDelegate next, ILogger<Request
 
     public async Task InvokeAsync(HttpContext context)
     {
-        List<KeyValuePair<string, object?>>? scope = null;
+        List<KeyValuePair<string, object?>>? values = null;
         foreach (var (name, tag) in Scoped)
         {
             if (context.GetRouteValue(name) is string { Length: > 0 } value)
             {
-                (scope ??= []).Add(new(name, value));
+                (values ??= []).Add(new(name, value));
                 Activity.Current?.SetTag(tag, value);
             }
         }
 
-        if (scope is null)
+        if (values is null)
         {
             await next(context);
             return;
         }
 
-        using (logger.BeginScope(scope))
+        using (logger.BeginScope(new RunScope(values)))
         {
             await next(context);
         }
+    }
+
+    /// <summary>Structured for exporters (key/value pairs), readable on the console (<c>projectId:p1 runId:RUN_…</c>).</summary>
+    private sealed class RunScope(List<KeyValuePair<string, object?>> values) : IReadOnlyList<KeyValuePair<string, object?>>
+    {
+        public KeyValuePair<string, object?> this[int index] => values[index];
+
+        public int Count => values.Count;
+
+        public IEnumerator<KeyValuePair<string, object?>> GetEnumerator() => values.GetEnumerator();
+
+        IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
+
+        public override string ToString() => string.Join(' ', values.Select(pair => $"{pair.Key}:{pair.Value}"));
     }
 }

@@ -1,7 +1,6 @@
 using Azure.Core;
 using Azure.Identity;
 using Azure.Monitor.OpenTelemetry.Exporter;
-using Microsoft.Extensions.Logging.Console;
 using OpenTelemetry;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
@@ -22,7 +21,7 @@ public static class TelemetrySetup
     public static WebApplicationBuilder AddLedgerTelemetry(this WebApplicationBuilder builder)
     {
         // Scopes carry projectId/runId (RequestScopeMiddleware) into every console line.
-        builder.Services.Configure<SimpleConsoleFormatterOptions>(o => o.IncludeScopes = true);
+        builder.Logging.AddSimpleConsole(options => options.IncludeScopes = true);
 
         var appInsights = builder.Configuration["APPLICATIONINSIGHTS_CONNECTION_STRING"];
         var otlpEndpoint = builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"];
