@@ -22,11 +22,11 @@ public static class AgentScript
     {
         var files = $"{projectId}/{runId}";
 
-        var voiceStart = new AgentReport("voice-start", 0.2, "voice", "running", 10, "Generating narration with ElevenLabs...",
+        var voiceStart = new AgentReport("voice-start", 0.2, "voice", "running", 10, "Generating narration (tts-1-hd)...",
             Metadata: Voice(characters: null));
         var voiceHalf = new AgentReport("voice-half", 0.6, "voice", "running", 60, "Narration 60% synthesized");
         var voiceDone = new AgentReport("voice-done", 1.0, "voice", "completed", 100, "Narration ready",
-            Usage: new() { ["model"] = "eleven_multilingual_v2", ["characters"] = 1500 },
+            Usage: new() { ["model"] = "tts-1-hd", ["characters"] = 1500 },
             Artifacts: new() { ["narrationKey"] = $"{files}/narration.mp3" },
             Metadata: Voice(characters: 1500));
 
@@ -80,7 +80,7 @@ public static class AgentScript
 
     private static JsonObject Voice(int? characters)
     {
-        var voice = new JsonObject { ["voiceId"] = "21m00Tcm4TlvDq8ikWAM", ["modelId"] = "eleven_multilingual_v2" };
+        var voice = new JsonObject { ["voiceId"] = "nova", ["modelId"] = "tts-1-hd" };
         if (characters is { } n) voice["characters"] = n;
         return new JsonObject { ["voice"] = voice };
     }

@@ -109,6 +109,7 @@ public sealed partial class PipelineStarter(
             ["configSnapshot"] = snapshot.DeepClone(),
             ["totalTokens"] = 0,
             ["totalCost"] = 0.0000m,
+            ["totalCostMicros"] = 0,
         };
         if (options.Value.DashboardBaseUrl is { Length: > 0 } dashboard)
         {

@@ -15,7 +15,7 @@ public static class RunRules
     private static readonly HashSet<string> ServerManaged =
     [
         "projectId", "clientId", "runId", "createdAt", "updatedAt", "startedAt", "completedAt",
-        "seedData", "configSnapshot", "totalTokens", "totalCost", "invoice", "unpricedSteps",
+        "seedData", "configSnapshot", "totalTokens", "totalCost", "totalCostMicros", "invoice", "unpricedSteps",
     ];
 
     private static readonly HashSet<string> StringFields =
@@ -163,7 +163,7 @@ public static class RunRules
         "createdAt", "updatedAt", "startedAt", "completedAt",
         "payloadKey", "narrationKey", "musicKey", "beatGridKey", "finalVideoKey", "exportBundleKey",
         "videoUrl", "creditsUrl", "pipelineMode", "dashboardUrl", "voice", "music", "artifacts",
-        "totalTokens", "totalCost", "unpricedSteps", "invoice", "seedData", "configSnapshot",
+        "totalTokens", "totalCost", "totalCostMicros", "unpricedSteps", "invoice", "seedData", "configSnapshot",
     ];
 
     /// <summary>Caller data kept exactly as sent, member order included.</summary>

@@ -62,6 +62,7 @@ public sealed class RequestScopeTests
         var scope = Assert.Single(await ScopesSeenByTheHandlerAsync(("projectId", "p1"), ("runId", "r-42"), ("other", "x")));
         var values = Assert.IsAssignableFrom<IEnumerable<KeyValuePair<string, object?>>>(scope).ToDictionary();
         Assert.Equal(new Dictionary<string, object?> { ["projectId"] = "p1", ["runId"] = "r-42" }, values);
+        Assert.Equal("projectId:p1 runId:r-42", scope.ToString()); // as the console shows it
     }
 
     [Fact]
