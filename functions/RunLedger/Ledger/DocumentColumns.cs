@@ -19,7 +19,8 @@ public static class DocumentColumns
 
     public const string DefaultPrefix = "Doc";
 
-    public static void Write(TableEntity entity, JsonNode document, string prefix = DefaultPrefix)
+    /// <returns>The number of bytes written.</returns>
+    public static int Write(TableEntity entity, JsonNode document, string prefix = DefaultPrefix)
     {
         var bytes = JsonMerge.ToUtf8(document);
         if (bytes.Length > MaxDocumentBytes)
@@ -34,6 +35,7 @@ public static class DocumentColumns
             entity[Name(prefix, i)] = bytes.AsSpan(offset, Math.Min(ChunkBytes, bytes.Length - offset)).ToArray();
         }
         entity[prefix + "Chunks"] = chunks;
+        return bytes.Length;
     }
 
     public static JsonObject Read(TableEntity entity, string prefix = DefaultPrefix)

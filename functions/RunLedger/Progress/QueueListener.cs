@@ -81,6 +81,12 @@ public sealed partial class QueueListener(
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
         }
+#pragma warning disable CA1031 // One bad message must not stop the listener (and with it the host); it is retried, then poisoned.
+        catch (Exception e)
+#pragma warning restore CA1031
+        {
+            LogHandleFailed(logger, message.MessageId, e.Message);
+        }
     }
 
     private async Task PoisonAsync(QueueMessage message, string why, CancellationToken cancellationToken)

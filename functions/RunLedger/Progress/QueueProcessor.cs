@@ -31,6 +31,12 @@ public sealed partial class QueueProcessor(ProgressHandler handler, DeadLetters 
             var (outcome, _) = await handler.ApplyAsync(report, cancellationToken);
             return outcome != ReportOutcome.RunNotFound;
         }
+        catch (Ledger.DocumentTooLargeException e)
+        {
+            // Applying it would grow the run past what one entity holds: it can never succeed.
+            await deadLetters.RecordAsync($"Applying the report would make the run too large: {e.Message}", text, Source, messageId, insertedAt, dequeueCount, cancellationToken);
+            return true;
+        }
         catch (StorageRequestFailedException e)
         {
             LogTransient(logger, messageId, e.Status, e.ErrorCode);

@@ -161,9 +161,11 @@ public sealed class RunStore(LedgerStorage storage)
             ["Version"] = run.Version,
         };
         if (run.RequestHash is not null) entity["RequestHash"] = run.RequestHash;
-        DocumentColumns.Write(entity, run.Document);
-        if (run.Clocks.Count > 0) DocumentColumns.Write(entity, run.Clocks, ClocksPrefix);
-        if (run.Costs.Count > 0) DocumentColumns.Write(entity, run.Costs, CostsPrefix);
+        var bytes = DocumentColumns.Write(entity, run.Document);
+        if (run.Clocks.Count > 0) bytes += DocumentColumns.Write(entity, run.Clocks, ClocksPrefix);
+        if (run.Costs.Count > 0) bytes += DocumentColumns.Write(entity, run.Costs, CostsPrefix);
+        // The run, its field clocks and cost lines share one entity, which holds at most 1 MiB.
+        if (bytes > DocumentColumns.MaxDocumentBytes) throw new DocumentTooLargeException(bytes);
         return entity;
     }
 

@@ -109,4 +109,22 @@ public sealed class QueueProcessingTests : LedgerTest
         await Eventually.HoldsAsync(async () => (await EventsAsync("r-early")).Count == 1,
             $"the early report to be applied (poisoned: {await poison.GetApproximateMessagesCountAsync()}, queued: {await App.Progress.GetApproximateMessagesCountAsync()})");
     }
+
+    [Fact]
+    public async Task AReportThatWouldMakeTheRunTooLargeIsDeadLetteredAndTheRunKeptIntact()
+    {
+        var big = new string('s', 930 * 1024);
+        var runId = (string)(await StartAsync($$$"""{"projectId":"p1","seedData":{"notes":"{{{big}}}"}}"""))["runId"]!;
+        var before = await (await Client.GetAsync($"/api/projects/p1/runs/{runId}")).Content.ReadAsStringAsync();
+        var extra = new string('m', 40 * 1024);
+        await App.Progress.SendMessageAsync($$$$"""{"projectId":"p1","runId":"{{{{runId}}}}","agent":"voice","metadata":{"notes":{"text":"{{{{extra}}}}"}}}""");
+
+        await Eventually.HoldsAsync(async () => (await DeadLettersAsync()).Count == 1, "the report to be dead-lettered");
+        Assert.Contains("too large", (string)(await DeadLettersAsync())[0]!["reason"]!, StringComparison.Ordinal);
+        Assert.Equal(before, await (await Client.GetAsync($"/api/projects/p1/runs/{runId}")).Content.ReadAsStringAsync());
+
+        var http = await Client.PostJsonAsync($"/api/projects/p1/runs/{runId}/progress",
+            $$$$"""{"agent":"voice","metadata":{"notes":{"text":"{{{{extra}}}}"}}}""");
+        await http.AssertProblemAsync(413);
+    }
 }
