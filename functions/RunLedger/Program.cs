@@ -55,7 +55,7 @@ app.UseStatusCodePages();
 app.UseMiddleware<FunctionKeyMiddleware>();
 
 // The Functions host treats any answer on "/" as "the handler is ready".
-app.MapGet("/", () => TypedResults.Ok(new { service = "run-ledger" })).ExcludeFromDescription();
+app.MapGet("/", () => TypedResults.Ok(new { service = "run-ledger" })).ExcludeFromDescription().AllowAnonymous();
 app.MapGet("/api/health", () => TypedResults.Ok(new { status = "healthy" })).WithName("Health").AllowAnonymous();
 app.MapOpenApi("/api/openapi.json").WithName("GetOpenApiDocument");
 app.MapPipelines();

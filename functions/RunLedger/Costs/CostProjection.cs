@@ -18,8 +18,6 @@ namespace RunLedger.Costs;
 /// </remarks>
 public sealed class CostProjection(LedgerStorage storage)
 {
-    private const int MaxAttempts = 20;
-
     /// <summary>What the analytics need of a completed run; null for any other run.</summary>
     public sealed record Snapshot(string ProjectId, string RunId, long Version, DateTimeOffset CompletedAt, long CostMicros, long Tokens)
     {
@@ -74,9 +72,10 @@ public sealed class CostProjection(LedgerStorage storage)
                 await storage.Table.SubmitTransactionAsync(actions, cancellationToken);
                 return;
             }
-            catch (TableTransactionFailedException e) when (e.Status is 409 or 412 && attempt < MaxAttempts)
+            catch (TableTransactionFailedException e) when (e.Status is 409 or 412 && attempt < Contention.MaxAttempts)
             {
                 // Another writer projected this run meanwhile; re-read and compare versions.
+                await Contention.DelayAsync(attempt, cancellationToken);
             }
         }
     }

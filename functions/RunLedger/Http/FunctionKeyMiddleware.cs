@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Text;
+using Microsoft.AspNetCore.Authorization;
 using Microsoft.Extensions.Options;
 using RunLedger.Ledger;
 
@@ -7,7 +8,7 @@ namespace RunLedger.Http;
 
 /// <summary>
 /// Standalone stand-in for the Functions host's key check: when keys are configured, every
-/// route but <c>/</c> and <c>/api/health</c> needs one in <c>x-functions-key</c> or <c>?code=</c>
+/// route but the anonymous ones (<c>/</c>, <c>/api/health</c>) needs one in <c>x-functions-key</c> or <c>?code=</c>
 /// (that includes the queue-invocation path, which only the host calls).
 /// Under the host the keys are enforced before a request reaches the app, so none are configured.
 /// </summary>
@@ -20,10 +21,9 @@ public sealed class FunctionKeyMiddleware(RequestDelegate next, IOptions<LedgerO
 
     public Task InvokeAsync(HttpContext context)
     {
-        var path = context.Request.Path;
-        if (_keys.Length == 0
-            || path == "/"
-            || path.StartsWithSegments("/api/health"))
+        // Anonymous endpoints (health, the host's readiness probe) are marked with AllowAnonymous,
+        // the same marker the function.json generator turns into authLevel "anonymous".
+        if (_keys.Length == 0 || context.GetEndpoint()?.Metadata.GetMetadata<IAllowAnonymous>() is not null)
         {
             return next(context);
         }

@@ -9,6 +9,8 @@ public sealed class LedgerStorage
     public LedgerStorage(IConfiguration configuration, IOptions<LedgerOptions> options, StorageClientOptions? clientOptions = null)
     {
         var account = StorageAccount.FromConfiguration(configuration);
+        clientOptions ??= new StorageClientOptions();
+        clientOptions.AddPolicy(new Telemetry.StorageRetryCounter(), Azure.Core.HttpPipelinePosition.PerRetry);
         var settings = options.Value;
         Table = account.CreateTableServiceClient(clientOptions).GetTableClient(settings.TableName);
         var queues = account.CreateQueueServiceClient(clientOptions);

@@ -33,6 +33,7 @@ public sealed partial class DeadLetters(LedgerStorage storage, TimeProvider cloc
         DocumentColumns.Write(entity, letter);
         await storage.Table.UpsertEntityAsync(entity, TableUpdateMode.Replace, cancellationToken);
         LogDeadLetter(logger, source, messageId, reason);
+        Telemetry.LedgerTelemetry.DeadLettered(source);
     }
 
     public async Task<(IReadOnlyList<JsonObject> Items, string? Next)> ListAsync(int limit, string? after, CancellationToken cancellationToken)

@@ -28,8 +28,6 @@ public enum ReportOutcome
 public sealed partial class ProgressHandler(
     RunStore runs, CostLedger costs, CostProjection projection, RunSignals signals, TimeProvider clock, ILogger<ProgressHandler> logger)
 {
-    private const int MaxAttempts = 50;
-
     // Transaction layout: see SaveAsync (0 run, 1 index), then these.
     private const int EventIdAction = 2;
 
@@ -75,6 +73,7 @@ public sealed partial class ProgressHandler(
             {
                 await runs.SaveAsync(run, rows, cancellationToken);
                 LogApplied(logger, report.EventId, sequence, run.Status);
+                Telemetry.LedgerTelemetry.ReportApplied();
                 signals.Notify(report.ProjectId, report.RunId);
                 await projection.SyncAsync(run, cancellationToken);
                 return (ReportOutcome.Applied, sequence);
@@ -82,14 +81,16 @@ public sealed partial class ProgressHandler(
             catch (TableTransactionFailedException e) when (e.Status == 409 && e.FailedActionIndex == EventIdAction)
             {
                 LogDuplicate(logger, report.EventId);
+                Telemetry.LedgerTelemetry.ReportDuplicate();
                 // The first delivery may have stopped between the run and its analytics; finish that.
                 if (before is not null) await projection.SyncAsync(before, cancellationToken);
                 return (ReportOutcome.Duplicate, 0);
             }
-            catch (TableTransactionFailedException e) when (e.Status == 412 && attempt < MaxAttempts)
+            catch (TableTransactionFailedException e) when (e.Status == 412 && attempt < Contention.MaxAttempts)
             {
                 // Another report changed the run since we read it: back off a little, re-read, re-apply.
-                await Task.Delay(Random.Shared.Next(5, 20 * Math.Min(attempt, 10)), cancellationToken);
+                Telemetry.LedgerTelemetry.StorageRetry("etag-conflict");
+                await Contention.DelayAsync(attempt, cancellationToken);
             }
         }
     }

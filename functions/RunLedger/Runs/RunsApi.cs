@@ -11,7 +11,6 @@ public static class RunsApi
 {
     public const int DefaultPageSize = 20;
     public const int MaxPageSize = 100;
-    private const int MaxSaveAttempts = 10;
 
     public static IEndpointRouteBuilder MapRuns(this IEndpointRouteBuilder routes)
     {
@@ -66,7 +65,8 @@ public static class RunsApi
                 {
                     throw LedgerException.PreconditionFailed($"Run '{runId}' changed while the patch was applied; GET it again.");
                 }
-                if (attempt >= MaxSaveAttempts) throw;
+                if (attempt >= Contention.MaxAttempts) throw;
+                await Contention.DelayAsync(attempt, cancellationToken);
             }
         }
     }

@@ -33,8 +33,15 @@ public sealed class AuthTests : LedgerTest
     }
 
     [Fact]
-    public async Task HealthIsAnonymous()
+    public async Task HealthAndTheHostReadinessProbeAreAnonymous()
     {
         Assert.Equal(HttpStatusCode.OK, (await Client.GetAsync("/api/health")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await Client.GetAsync("/")).StatusCode);
+    }
+
+    [Fact]
+    public async Task TheQueueInvocationPathAlsoNeedsAKeyWhenTheAppServesHttpItself()
+    {
+        await (await Client.PostJsonAsync("/AgentProgress", """{"Data":{"message":"{}"},"Metadata":{}}""")).AssertProblemAsync(401);
     }
 }
