@@ -123,15 +123,7 @@ public static class CostsApi
         var take = ProgressApi.ParseLimit(limit, DefaultTop, MaxTop);
         var prefix = projectId is null ? "top|" : $"ptop|{projectId}|";
         var filter = TableFilter.Create($"PartitionKey eq {Keys.CostsPartition} and RowKey gt {prefix} and RowKey lt {prefix[..^1] + "}"}");
-        var page = await storage.Table.QueryPageAsync(filter, take, null, null, cancellationToken);
-        var rows = page.Values.ToList();
-        var continuation = page.Continuation;
-        while (rows.Count < take && continuation is not null)
-        {
-            page = await storage.Table.QueryPageAsync(filter, take - rows.Count, null, continuation, cancellationToken);
-            rows.AddRange(page.Values);
-            continuation = page.Continuation;
-        }
+        var (rows, _) = await TablePaging.ReadAsync(storage.Table, filter, take, null, cancellationToken);
         var items = new JsonArray();
         foreach (var row in rows)
         {

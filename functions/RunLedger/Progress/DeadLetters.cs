@@ -39,20 +39,8 @@ public sealed partial class DeadLetters(LedgerStorage storage, TimeProvider cloc
     public async Task<(IReadOnlyList<JsonObject> Items, string? Next)> ListAsync(int limit, string? after, CancellationToken cancellationToken)
     {
         var filter = TableFilter.Create($"PartitionKey eq {Keys.DeadLetterPartition} and RowKey gt {after ?? ""}");
-        var items = new List<JsonObject>();
-        string? last = null;
-        var more = false;
-        await foreach (var entity in storage.Table.QueryAsync(filter, Math.Min(limit + 1, 1000), null, cancellationToken))
-        {
-            if (items.Count == limit)
-            {
-                more = true;
-                break;
-            }
-            items.Add(DocumentColumns.Read(entity));
-            last = entity.RowKey;
-        }
-        return (items, more ? last : null);
+        var (rows, more) = await TablePaging.ReadAsync(storage.Table, filter, limit, null, cancellationToken);
+        return (rows.Select(r => DocumentColumns.Read(r)).ToList(), more ? rows[^1].RowKey : null);
     }
 
     [LoggerMessage(EventId = 3003, Level = LogLevel.Warning, Message = "Dead letter from {Source} message {MessageId}: {Reason}")]

@@ -14,16 +14,7 @@ public sealed class EventStore(LedgerStorage storage)
     {
         var filter = TableFilter.Create(
             $"PartitionKey eq {projectId} and RowKey gt {Keys.EventRow(runId, after)} and RowKey lt {Keys.EventRow(runId, 9_999_999_999)}");
-        var page = await storage.Table.QueryPageAsync(filter, limit, null, null, cancellationToken);
-        var events = page.Values.Select(e => DocumentColumns.Read(e)).ToList();
-        // A page can come back short of the limit with a continuation; keep reading to fill it.
-        var continuation = page.Continuation;
-        while (events.Count < limit && continuation is not null)
-        {
-            page = await storage.Table.QueryPageAsync(filter, limit - events.Count, null, continuation, cancellationToken);
-            events.AddRange(page.Values.Select(e => DocumentColumns.Read(e)));
-            continuation = page.Continuation;
-        }
-        return events;
+        var (rows, _) = await TablePaging.ReadAsync(storage.Table, filter, limit, null, cancellationToken);
+        return rows.Select(e => DocumentColumns.Read(e)).ToList();
     }
 }

@@ -97,21 +97,8 @@ public sealed class RunStore(LedgerStorage storage)
             ? TableFilter.Create($"PartitionKey eq {projectId} and RowKey gt {after ?? Keys.IndexPrefix} and RowKey lt {Keys.IndexEnd}")
             : TableFilter.Create($"PartitionKey eq {projectId} and RowKey gt {after ?? Keys.IndexPrefix} and RowKey lt {Keys.IndexEnd} and Status eq {status}");
 
-        var items = new List<JsonObject>(limit);
-        string? lastKey = null;
-        var more = false;
-        // Ask for one more than the page so "is there a next page" needs no extra request.
-        await foreach (var entity in Table.QueryAsync(filter, Math.Min(limit + 1, 1000), null, cancellationToken))
-        {
-            if (items.Count == limit)
-            {
-                more = true;
-                break;
-            }
-            items.Add(DocumentColumns.Read(entity));
-            lastKey = entity.RowKey;
-        }
-        return (items, more ? EncodeToken(lastKey!) : null);
+        var (rows, more) = await TablePaging.ReadAsync(Table, filter, limit, null, cancellationToken);
+        return (rows.Select(r => DocumentColumns.Read(r)).ToList(), more ? EncodeToken(rows[^1].RowKey) : null);
     }
 
     public static string EncodeToken(string rowKey) =>
