@@ -97,6 +97,21 @@ public sealed class CostLedger(PricingTable pricing)
 
     public const decimal DefaultMarkupRate = 0.20m;
 
+    /// <summary>A 400 unless <c>invoice.markupRate</c>, when given, is a number of at least 0.</summary>
+    public static void CheckInvoiceSettings(JsonObject config, string path)
+    {
+        if (config["invoice"] is not { } invoice) return;
+        if (invoice is not JsonObject settings)
+        {
+            throw Http.LedgerException.BadRequest($"'{path}' must be a JSON object.");
+        }
+        if (settings["markupRate"] is { } rate
+            && !(rate.GetValueKind() == System.Text.Json.JsonValueKind.Number && rate.AsValue().TryGetValue(out decimal value) && value >= 0))
+        {
+            throw Http.LedgerException.BadRequest($"'{path}.markupRate' must be a number of at least 0 (0.20 is 20%).");
+        }
+    }
+
     public static decimal MarkupRate(JsonObject run) =>
         run["configSnapshot"]?["invoice"]?["markupRate"] is JsonValue v && v.TryGetValue(out decimal rate) ? rate : DefaultMarkupRate;
 

@@ -44,6 +44,8 @@ public sealed record StartRequest(
               ?? throw LedgerException.BadRequest($"'triggeredBy' must be one of {string.Join(", ", RunRules.TriggerSources)}.")
             : "api";
 
+        if (JsonBody.OptionalObject(body, "config") is { } config) Costs.CostLedger.CheckInvoiceSettings(config, "config.invoice");
+
         return new StartRequest(
             projectId!,
             runId,

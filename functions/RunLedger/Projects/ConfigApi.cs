@@ -28,13 +28,7 @@ public static class ConfigApi
     {
         RunsApi.CheckProject(projectId);
         var config = await JsonBody.ReadObjectAsync(request, cancellationToken);
-        if (config["invoice"] is { } invoice
-            && (invoice is not System.Text.Json.Nodes.JsonObject invoiceObject
-                || (invoiceObject["markupRate"] is { } rate
-                    && !(rate.GetValueKind() == System.Text.Json.JsonValueKind.Number && (decimal)rate >= 0))))
-        {
-            throw LedgerException.BadRequest("'invoice.markupRate' must be a number of at least 0 (0.20 is 20%).");
-        }
+        Costs.CostLedger.CheckInvoiceSettings(config, "invoice");
         await store.PutConfigAsync(projectId, config, cancellationToken);
         return TypedResults.Ok(config);
     }

@@ -160,6 +160,16 @@ public sealed partial class StartPipelineTests : LedgerTest
         Assert.Equal("video", (string)config["pipeline"]!["finalAgent"]!);
     }
 
+    [Theory]
+    [InlineData("""{"invoice":{"markupRate":"20%"}}""", "'invoice.markupRate' must be a number of at least 0")]
+    [InlineData("""{"invoice":0.2}""", "'invoice' must be a JSON object")]
+    public async Task InvalidConfigIs400AndNotStored(string config, string detail)
+    {
+        var response = await Client.PutAsync("/api/projects/p1/config", Json(config));
+        Assert.Contains(detail, await response.AssertProblemAsync(400), StringComparison.Ordinal);
+        await (await Client.GetAsync("/api/projects/p1/config")).AssertProblemAsync(404);
+    }
+
     [Fact]
     public async Task ConfigOfAProjectWithoutOneIs404()
     {
@@ -176,6 +186,8 @@ public sealed partial class StartPipelineTests : LedgerTest
     [InlineData("""{"projectId":"p1","triggeredBy":"zapier"}""", "'triggeredBy' must be one of make.com, api, manual")]
     [InlineData("""{"projectId":"p1","seedData":"text"}""", "'seedData' must be a JSON object")]
     [InlineData("""{"projectId":42}""", "'projectId' must be a string")]
+    [InlineData("""{"projectId":"p1","config":{"invoice":{"markupRate":"lots"}}}""", "'config.invoice.markupRate' must be a number of at least 0")]
+    [InlineData("""{"projectId":"p1","config":{"invoice":{"markupRate":-0.1}}}""", "'config.invoice.markupRate' must be a number of at least 0")]
     [InlineData("""[1,2]""", "must be a JSON object")]
     [InlineData("""{"projectId":""", "not valid JSON")]
     public async Task InvalidStartIs400WithAPreciseDetailAndWritesNothing(string body, string detail)
