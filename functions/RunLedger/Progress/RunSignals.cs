@@ -18,14 +18,17 @@ public sealed class RunSignals
     /// <summary>Completes when a report for the run is applied here or <paramref name="timeout"/> passes.</summary>
     public async Task WaitAsync(string projectId, string runId, TimeSpan timeout, CancellationToken cancellationToken)
     {
-        var signal = _waiting.GetOrAdd(Key(projectId, runId), _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+        var key = Key(projectId, runId);
+        var signal = _waiting.GetOrAdd(key, _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
         try
         {
             await signal.Task.WaitAsync(timeout, cancellationToken);
         }
         catch (TimeoutException)
         {
-            // Poll storage anyway: another instance may have applied a report.
+            // Poll storage anyway: another instance may have applied a report. Forget the signal so
+            // runs nobody reports on leave nothing behind; a waiter still holding it polls anyway.
+            _waiting.TryRemove(KeyValuePair.Create(key, signal));
         }
     }
 
