@@ -34,6 +34,10 @@ public sealed partial class ProgressHandler(
     public async Task<(ReportOutcome Outcome, long Sequence)> ApplyAsync(ProgressReport report, CancellationToken cancellationToken)
     {
         using var scope = logger.BeginScope(new Dictionary<string, object> { ["ProjectId"] = report.ProjectId, ["RunId"] = report.RunId });
+        using var activity = Telemetry.LedgerTelemetry.StartActivity("ApplyReport");
+        activity?.SetTag("runledger.project_id", report.ProjectId);
+        activity?.SetTag("runledger.run_id", report.RunId);
+        activity?.SetTag("runledger.event_id", report.EventId);
         for (var attempt = 1; ; attempt++)
         {
             var run = await runs.GetAsync(report.ProjectId, report.RunId, cancellationToken);

@@ -30,7 +30,7 @@ public sealed record ProgressReport(
 
     /// <summary>Usage figures an agent may report; each a non-negative number.</summary>
     public static readonly IReadOnlyList<string> UsageFigures =
-        ["inputTokens", "outputTokens", "cachedInputTokens", "characters", "seconds", "requests", "costUsd"];
+        [.. Costs.UsageUnit.All.Select(u => u.Figure), "costUsd"];
 
     /// <summary>
     /// Parses a report. <paramref name="defaultEventId"/> (the queue message id, stable across

@@ -11,8 +11,6 @@ public static class RunStatus
     public const string Completed = "completed";
     public const string Failed = "failed";
 
-    public static readonly IReadOnlyList<string> All = [Queued, Running, Completed, Failed];
-
     /// <summary>Maps a status or one of its accepted aliases (any case) to the canonical name.</summary>
     public static string? Normalize(string? value) =>
         value?.Trim().ToUpperInvariant() switch
