@@ -19,7 +19,7 @@ internal static class StorageErrors
             code = headerCode;
         }
 
-        return new StorageRequestFailedException(service, response.Status, code, message, RequestId(response));
+        return new StorageRequestFailedException(service, response.Status, code, RequestId(response), message);
     }
 
     public static string? RequestId(Response response) =>

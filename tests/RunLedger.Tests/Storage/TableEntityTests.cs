@@ -93,6 +93,17 @@ public sealed class TableEntityTests : TableTestBase
     }
 
     [Fact]
+    public async Task AFailureCarriesTheRequestIdAndTheServicesExplanationInTheirPlaces()
+    {
+        var error = await Assert.ThrowsAsync<StorageRequestFailedException>(() => Table.GetEntityAsync("p", "missing"));
+        Assert.Equal(404, error.Status);
+        Assert.Equal("ResourceNotFound", error.ErrorCode);
+        Assert.True(Guid.TryParse(error.RequestId, out _), $"RequestId is '{error.RequestId}'");
+        Assert.Contains($"(request id {error.RequestId})", error.Message, StringComparison.Ordinal);
+        Assert.Contains("does not exist", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task UnconditionalUpdateOfAMissingRowFailsWith404()
     {
         var ex = await Assert.ThrowsAsync<StorageRequestFailedException>(

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Benchmark: time and allocation per applied report, as a ratio to the bare storage calls the
+# ledger makes (same run, same in-memory Azurite, alternating rounds). Prints figures; asserts nothing.
+#   ./bench.sh [reports per round] [rounds]
+set -euo pipefail
+cd "$(dirname "$0")"
+[ -x node_modules/.bin/azurite ] || npm ci --no-audit --no-fund
+
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+base=$((20000 + RANDOM % 20000))
+node_modules/.bin/azurite --inMemoryPersistence --silent --skipApiVersionCheck --loose \
+  --blobHost 127.0.0.1 --queueHost 127.0.0.1 --tableHost 127.0.0.1 \
+  --blobPort "$base" --queuePort $((base + 1)) --tablePort $((base + 2)) >/dev/null 2>&1 &
+azurite=$!
+trap 'kill "$azurite" 2>/dev/null || true' EXIT
+for _ in $(seq 1 100); do port_open $((base + 2)) && port_open $((base + 1)) && break; sleep 0.2; done
+
+key='Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=='
+conn="DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=$key;QueueEndpoint=http://127.0.0.1:$((base + 1))/devstoreaccount1;TableEndpoint=http://127.0.0.1:$((base + 2))/devstoreaccount1;"
+dotnet run --project tools/RunLedger.Bench -c Release -- "$conn" "$@"

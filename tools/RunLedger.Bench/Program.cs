@@ -1,0 +1,156 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json.Nodes;
+using Azure;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using RunLedger.Costs;
+using RunLedger.Ledger;
+using RunLedger.Pipelines;
+using RunLedger.Progress;
+using RunLedger.Runs;
+using RunLedger.Storage;
+
+// Usage: RunLedger.Bench <storage connection string> [reports per round] [rounds]
+// Prints, for applying agent reports through the ledger and for a baseline that makes the same
+// storage calls with the same payload sizes directly (one read, one five-action transaction),
+// the time and managed allocation per report, and their ratio. Rounds alternate the two so that
+// a noisy machine affects both alike; the medians are reported.
+if (args.Length < 1)
+{
+    Console.Error.WriteLine("usage: RunLedger.Bench <connection string> [reports per round] [rounds]");
+    return 2;
+}
+var perRound = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 100;
+var rounds = args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 5;
+
+var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+{
+    ["AzureWebJobsStorage"] = args[0],
+}).Build();
+var options = Options.Create(new LedgerOptions
+{
+    TableName = "bench" + Guid.NewGuid().ToString("N")[..12],
+    JobsQueue = "bench-jobs-" + Guid.NewGuid().ToString("N")[..12],
+    ProgressQueue = "bench-progress-" + Guid.NewGuid().ToString("N")[..12],
+});
+var storage = new LedgerStorage(configuration, options);
+await storage.CreateIfNotExistsAsync(default);
+try
+{
+    var runs = new RunStore(storage);
+    var pricing = PricingTable.Load(Path.Combine(AppContext.BaseDirectory, "Costs", "pricing.json"), null);
+    var handler = new ProgressHandler(runs, new CostLedger(pricing), new CostProjection(storage), new RunSignals(),
+        TimeProvider.System, NullLogger<ProgressHandler>.Instance);
+    var starter = new PipelineStarter(runs, storage, options, TimeProvider.System, NullLogger<PipelineStarter>.Instance);
+    var run = await starter.StartAsync(StartRequest.Parse(JsonNode.Parse("""
+        {"projectId":"bench","runId":"RUN_BENCH","seedData":{"topic":"volcanoes","lead_url":"https://example.com/lead"},
+         "config":{"pipeline":{"finalAgent":"publisher"}}}
+        """)!.AsObject()), null, default);
+
+    var sequence = 0;
+    ProgressReport NextReport()
+    {
+        var i = Interlocked.Increment(ref sequence);
+        var agent = (i % 3) switch { 0 => "voice", 1 => "music", _ => "video" };
+        return ProgressReport.Parse(JsonNode.Parse($$$$"""
+            {"projectId":"bench","runId":"RUN_BENCH","eventId":"e{{{{i}}}}","agent":"{{{{agent}}}}","status":"running",
+             "message":"step {{{{i}}}}","progress":{{{{i % 100}}}},"usage":{"model":"gpt-4o","inputTokens":{{{{1000 + i}}}},"outputTokens":350},
+             "artifacts":{"narrationKey":"audio/{{{{i}}}}.mp3"},"metadata":{"{{{{agent}}}}":{"lastStep":{{{{i}}}}}}}
+            """)!.AsObject(), "unused", DateTimeOffset.UtcNow);
+    }
+
+    async Task Ledger(int count)
+    {
+        for (var i = 0; i < count; i++) await handler.ApplyAsync(NextReport(), default);
+    }
+
+    // The baseline writes what the ledger writes, minus the ledger: a copy of the run row, its
+    // index row, an event-id marker, an event and a cost row of the sizes the ledger stores.
+    var table = storage.Table;
+    var baselineKey = "run|BASELINE";
+    var sample = await table.GetEntityAsync("bench", Keys.RunRow("RUN_BENCH"));
+    var runCopy = Copy(sample, baselineKey);
+    var etag = await table.UpsertEntityAsync(runCopy, TableUpdateMode.Replace);
+    var eventBytes = new byte[600];
+    var baselineSequence = 0L;
+    async Task Baseline(int count)
+    {
+        for (var i = 0; i < count; i++)
+        {
+            var read = await table.GetEntityAsync("bench", baselineKey);
+            var n = ++baselineSequence;
+            var key = n.ToString("D10", CultureInfo.InvariantCulture);
+            var updated = Copy(read, baselineKey);
+            var etags = await table.SubmitTransactionAsync(
+            [
+                new(TableTransactionActionType.UpdateReplace, updated, read.ETag),
+                new(TableTransactionActionType.UpsertReplace, new TableEntity("bench", "idx|BASELINE") { ["Doc0"] = eventBytes }),
+                new(TableTransactionActionType.Add, new TableEntity("bench", "eid|BASELINE|" + key) { ["Seq"] = n }),
+                new(TableTransactionActionType.Add, new TableEntity("bench", "evt|BASELINE|" + key) { ["Doc0"] = eventBytes }),
+                new(TableTransactionActionType.Add, new TableEntity("bench", "cost|BASELINE|" + key) { ["Doc0"] = eventBytes }),
+            ]);
+            etag = etags[0];
+        }
+    }
+
+    await Ledger(20);
+    await Baseline(20); // warm both paths (JIT, connections)
+
+    var ledgerMs = new List<double>();
+    var baselineMs = new List<double>();
+    var ledgerBytes = new List<double>();
+    var baselineBytes = new List<double>();
+    for (var round = 0; round < rounds; round++)
+    {
+        var (ms, bytes) = await Measure(() => Ledger(perRound));
+        ledgerMs.Add(ms / perRound);
+        ledgerBytes.Add(bytes / perRound);
+        (ms, bytes) = await Measure(() => Baseline(perRound));
+        baselineMs.Add(ms / perRound);
+        baselineBytes.Add(bytes / perRound);
+    }
+
+    var lm = Median(ledgerMs);
+    var bm = Median(baselineMs);
+    var la = Median(ledgerBytes) / 1024;
+    var ba = Median(baselineBytes) / 1024;
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"reports applied: {rounds * perRound} (+20 warm-up), run document {sample.Count} properties"));
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"ledger   : {lm,8:F2} ms/report  {la,8:F1} KiB allocated/report"));
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"baseline : {bm,8:F2} ms/report  {ba,8:F1} KiB allocated/report  (same storage calls, no ledger logic)"));
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"ratio    : {lm / bm,8:F2} x time   {la / ba,8:F2} x allocation"));
+    return 0;
+}
+finally
+{
+    await storage.Table.DeleteAsync();
+    await storage.Jobs.DeleteAsync();
+    await storage.Progress.DeleteAsync();
+    await storage.ProgressPoison.DeleteAsync();
+}
+
+// The properties of a run row under another key (the entity's own keys and ETag stay behind).
+static TableEntity Copy(TableEntity source, string rowKey)
+{
+    var copy = new TableEntity(source.PartitionKey, rowKey);
+    foreach (var (name, value) in source)
+    {
+        if (name is not (TableEntity.PartitionKeyName or TableEntity.RowKeyName or TableEntity.TimestampName)) copy[name] = value;
+    }
+    return copy;
+}
+
+static async Task<(double Ms, double Bytes)> Measure(Func<Task> work)
+{
+    var allocated = GC.GetTotalAllocatedBytes(precise: true);
+    var watch = Stopwatch.StartNew();
+    await work();
+    return (watch.Elapsed.TotalMilliseconds, GC.GetTotalAllocatedBytes(precise: true) - allocated);
+}
+
+static double Median(List<double> values)
+{
+    var sorted = values.Order().ToList();
+    return sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[sorted.Count / 2 - 1] + sorted[sorted.Count / 2]) / 2;
+}
