@@ -65,7 +65,8 @@ public static class ServerSentEvents
                 lastWrite = DateTime.UtcNow;
             }
             if (last < run.EventCount) continue; // more were applied than the page held
-            var wait = Min(Poll, deadline - DateTime.UtcNow);
+            var now = DateTime.UtcNow;
+            var wait = Min(Poll, Min(deadline - now, lastWrite + options.StreamHeartbeat - now));
             await signals.WaitAsync(run.ProjectId, run.RunId, wait > TimeSpan.Zero ? wait : TimeSpan.Zero, cancellationToken);
         }
     }

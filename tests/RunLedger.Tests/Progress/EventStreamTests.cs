@@ -98,6 +98,16 @@ public sealed class EventStreamTests : LedgerTest
     }
 
     [Fact]
+    public async Task AnIdleStreamSendsHeartbeatComments()
+    {
+        App.With("RunLedger:StreamHeartbeat", "00:00:00.300");
+        var runId = (string)(await StartAsync("""{"projectId":"p1"}"""))["runId"]!;
+        var (_, events, raw) = await ReadStreamAsync(runId);
+        Assert.Empty(events);
+        Assert.True(raw.Split(": heartbeat\n\n").Length - 1 >= 3, $"expected heartbeats in a 2 s idle stream:\n{raw}");
+    }
+
+    [Fact]
     public async Task ReconnectingAfterTheEndOfAFinishedRunGets204SoEventSourceStops()
     {
         var runId = (string)(await StartAsync("""{"projectId":"p1"}"""))["runId"]!;
