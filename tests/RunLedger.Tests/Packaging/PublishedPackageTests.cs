@@ -62,6 +62,7 @@ public sealed class PublishedPackageTests : LedgerTest
             ["RunLedger__TableName"] = App.TableName,
             ["RunLedger__JobsQueue"] = App.JobsQueue,
             ["RunLedger__ProgressQueue"] = App.ProgressQueue,
+            ["RunLedger__MaxPollingInterval"] = "00:00:00.100", // were the app's own listener on, it would poll fast
         });
 
         // An HTTP trigger: the host proxies the original request, /api prefix included.
@@ -93,6 +94,11 @@ public sealed class PublishedPackageTests : LedgerTest
 
         var events = await (await handler.Client.GetAsync($"/api/projects/p/runs/{runId}/events")).JsonAsync();
         Assert.Equal("abc", (string)Assert.Single(events["items"]!.AsArray())!["eventId"]!);
+
+        // Under the host the queue trigger delivers messages: the app's own listener stays off.
+        await App.Progress.SendMessageAsync(report.ToJsonString());
+        await Task.Delay(TimeSpan.FromSeconds(1.5));
+        Assert.Equal(1, await App.Progress.GetApproximateMessagesCountAsync());
 
         // The ReadyToRun build still serves the OpenAPI document.
         Assert.Equal(HttpStatusCode.OK, (await handler.Client.GetAsync("/api/openapi.json")).StatusCode);
