@@ -9,12 +9,12 @@ public sealed class EventStore(LedgerStorage storage)
 {
     public const int MaxPageSize = 1000;
 
-    /// <summary>Events with sequence numbers above <paramref name="after"/>, oldest first.</summary>
-    public async Task<IReadOnlyList<JsonObject>> ListAsync(string projectId, string runId, long after, int limit, CancellationToken cancellationToken)
+    /// <summary>Events with sequence numbers above <paramref name="after"/>, oldest first, and whether more follow.</summary>
+    public async Task<(IReadOnlyList<JsonObject> Events, bool More)> ListAsync(string projectId, string runId, long after, int limit, CancellationToken cancellationToken)
     {
         var filter = TableFilter.Create(
             $"PartitionKey eq {projectId} and RowKey gt {Keys.EventRow(runId, after)} and RowKey lt {Keys.EventRow(runId, 9_999_999_999)}");
-        var (rows, _) = await TablePaging.ReadAsync(storage.Table, filter, limit, null, cancellationToken);
-        return rows.Select(e => DocumentColumns.Read(e)).ToList();
+        var (rows, more) = await TablePaging.ReadAsync(storage.Table, filter, limit, null, cancellationToken);
+        return (rows.Select(e => DocumentColumns.Read(e)).ToList(), more);
     }
 }

@@ -69,8 +69,8 @@ public static class ProgressApi
         }
 
         var pageSize = ParseLimit(limit, DefaultEventPage, EventStore.MaxPageSize);
-        var items = await events.ListAsync(projectId, runId, from, pageSize, cancellationToken);
-        long? next = items.Count == pageSize ? (long)items[^1]["seq"]! : null;
+        var (items, more) = await events.ListAsync(projectId, runId, from, pageSize, cancellationToken);
+        long? next = more ? (long)items[^1]["seq"]! : null;
         await TypedResults.Ok(new JsonObject
         {
             ["items"] = new JsonArray([.. items]),

@@ -38,7 +38,8 @@ public static class ServerSentEvents
         var last = after;
         while (!cancellationToken.IsCancellationRequested)
         {
-            foreach (var evt in await events.ListAsync(run.ProjectId, run.RunId, last, EventStore.MaxPageSize, cancellationToken))
+            var (page, _) = await events.ListAsync(run.ProjectId, run.RunId, last, EventStore.MaxPageSize, cancellationToken);
+            foreach (var evt in page)
             {
                 last = (long)evt["seq"]!;
                 await WriteEventAsync(response, last, "progress", evt, cancellationToken);

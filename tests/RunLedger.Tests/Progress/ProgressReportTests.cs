@@ -170,5 +170,8 @@ public sealed class ProgressReportTests : LedgerTest
         var page = await (await Client.GetAsync($"/api/projects/p1/runs/{runId}/events?limit=2&after=2")).JsonAsync();
         Assert.Equal([3, 4], page["items"]!.AsArray().Select(e => (int)e!["seq"]!));
         Assert.Equal(4, (int)page["next"]!);
+        var last = await (await Client.GetAsync($"/api/projects/p1/runs/{runId}/events?limit=1&after=4")).JsonAsync();
+        Assert.Equal([5], last["items"]!.AsArray().Select(e => (int)e!["seq"]!));
+        Assert.Null(last["next"]);
     }
 }
