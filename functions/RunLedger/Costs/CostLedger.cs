@@ -92,7 +92,6 @@ public sealed class CostLedger(PricingTable pricing)
         {
             doc["invoice"] = Invoice.Build(Lines(totals), MarkupRate(doc));
         }
-        RunRules.Canonicalize(doc);
     }
 
     public const decimal DefaultMarkupRate = 0.20m;

@@ -3,7 +3,6 @@ using System.Text;
 using System.Text.Json.Nodes;
 using RunLedger.Http;
 using RunLedger.Ledger;
-using RunLedger.Progress;
 using RunLedger.Runs;
 using RunLedger.Storage;
 
@@ -120,7 +119,7 @@ public static class CostsApi
     private static async Task<IResult> GetTop(string? projectId, string? limit, LedgerStorage storage, CancellationToken cancellationToken)
     {
         if (projectId is not null) RunsApi.CheckProject(projectId);
-        var take = ProgressApi.ParseLimit(limit, DefaultTop, MaxTop);
+        var take = QueryValues.Limit(limit, DefaultTop, MaxTop);
         var prefix = projectId is null ? "top|" : $"ptop|{projectId}|";
         var filter = TableFilter.Create($"PartitionKey eq {Keys.CostsPartition} and RowKey gt {prefix} and RowKey lt {prefix[..^1] + "}"}");
         var (rows, _) = await TablePaging.ReadAsync(storage.Table, filter, take, null, cancellationToken);

@@ -32,9 +32,9 @@ public sealed partial class PipelineStarter(
         {
             return await ReplayAsync(request, earlierRunId, byIdempotencyKey: true, cancellationToken);
         }
-        if (request.RunId is not null && await runs.GetAsync(request.ProjectId, request.RunId, cancellationToken) is not null)
+        if (request.RunId is not null && await runs.GetAsync(request.ProjectId, request.RunId, cancellationToken) is { } existing)
         {
-            return await ReplayAsync(request, request.RunId, byIdempotencyKey: false, cancellationToken);
+            return await ReplayAsync(request, existing, byIdempotencyKey: false, cancellationToken);
         }
 
         var now = clock.GetUtcNow();
@@ -71,10 +71,15 @@ public sealed partial class PipelineStarter(
         }
     }
 
-    private async Task<RunRecord> ReplayAsync(StartRequest request, string runId, bool byIdempotencyKey, CancellationToken cancellationToken)
+    private async Task<RunRecord> ReplayAsync(StartRequest request, string runId, bool byIdempotencyKey, CancellationToken cancellationToken) =>
+        await ReplayAsync(request,
+            await runs.GetAsync(request.ProjectId, runId, cancellationToken)
+                ?? throw new InvalidOperationException("Idempotency record points at a run that does not exist."),
+            byIdempotencyKey, cancellationToken);
+
+    private async Task<RunRecord> ReplayAsync(StartRequest request, RunRecord run, bool byIdempotencyKey, CancellationToken cancellationToken)
     {
-        var run = await runs.GetAsync(request.ProjectId, runId, cancellationToken)
-            ?? throw new InvalidOperationException($"Idempotency record points at a run that does not exist.");
+        var runId = run.RunId;
         if (run.RequestHash != request.ContentHash)
         {
             throw byIdempotencyKey
@@ -115,7 +120,6 @@ public sealed partial class PipelineStarter(
         {
             document["dashboardUrl"] = $"{dashboard.TrimEnd('/')}/projects/{request.ProjectId}/runs/{runId}";
         }
-        RunRules.Canonicalize(document);
         return new RunRecord
         {
             ProjectId = request.ProjectId,

@@ -68,7 +68,7 @@ public static class ProgressApi
             return;
         }
 
-        var pageSize = ParseLimit(limit, DefaultEventPage, EventStore.MaxPageSize);
+        var pageSize = QueryValues.Limit(limit, DefaultEventPage, EventStore.MaxPageSize);
         var (items, more) = await events.ListAsync(projectId, runId, from, pageSize, cancellationToken);
         long? next = more ? (long)items[^1]["seq"]! : null;
         await TypedResults.Ok(new JsonObject
@@ -80,7 +80,7 @@ public static class ProgressApi
 
     private static async Task<IResult> ListDeadLetters(string? limit, string? continuationToken, DeadLetters deadLetters, CancellationToken cancellationToken)
     {
-        var pageSize = ParseLimit(limit, RunsApi.DefaultPageSize, RunsApi.MaxPageSize);
+        var pageSize = QueryValues.Limit(limit, RunsApi.DefaultPageSize, RunsApi.MaxPageSize);
         string? after = null;
         if (continuationToken is not null)
         {
@@ -99,9 +99,4 @@ public static class ProgressApi
         value is null ? 0
         : long.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n < 9_999_999_999 ? n
         : throw LedgerException.BadRequest($"'{name}' must be an event sequence number (0 or more).");
-
-    public static int ParseLimit(string? value, int fallback, int max) =>
-        value is null ? fallback
-        : int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n is >= 1 && n <= max ? n
-        : throw LedgerException.BadRequest($"'limit' must be from 1 to {max}.");
 }

@@ -35,7 +35,6 @@ public static class ReportEffects
             Set(doc, path, value);
         }
         doc["updatedAt"] = RunRules.Timestamp(now);
-        RunRules.Canonicalize(doc);
     }
 
     public static string FinalAgent(JsonObject doc) =>

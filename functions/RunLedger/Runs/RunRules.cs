@@ -143,7 +143,6 @@ public static class RunRules
         rest.Remove("status");
         Ledger.JsonMerge.Into(run, rest);
         run["updatedAt"] = Timestamp(now);
-        Canonicalize(run);
     }
 
     /// <summary>Moves status forward (caller has checked) and stamps the transition times.</summary>

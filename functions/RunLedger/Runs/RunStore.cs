@@ -138,6 +138,8 @@ public sealed class RunStore(LedgerStorage storage)
 
     private static TableEntity RunEntity(RunRecord run)
     {
+        // Every write puts the fields in one order, so equal content is an equal document.
+        RunRules.Canonicalize(run.Document);
         var entity = new TableEntity(run.ProjectId, Keys.RunRow(run.RunId))
         {
             ["RunId"] = run.RunId,

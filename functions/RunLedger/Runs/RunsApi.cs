@@ -76,13 +76,7 @@ public static class RunsApi
         RunStore store, CancellationToken cancellationToken)
     {
         CheckProject(projectId);
-        var pageSize = DefaultPageSize;
-        if (limit is not null
-            && (!int.TryParse(limit, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out pageSize)
-                || pageSize is < 1 or > MaxPageSize))
-        {
-            throw LedgerException.BadRequest($"'limit' must be from 1 to {MaxPageSize}.");
-        }
+        var pageSize = QueryValues.Limit(limit, DefaultPageSize, MaxPageSize);
         var statusFilter = status is null
             ? null
             : RunStatus.Normalize(status) ?? throw LedgerException.BadRequest($"'status' must be {RunStatus.Describe()}.");
