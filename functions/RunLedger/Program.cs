@@ -21,9 +21,10 @@ else if (string.IsNullOrEmpty(builder.Configuration["urls"]))
     builder.WebHost.UseUrls("http://localhost:7071");
 }
 
-builder.Services.AddOptions<LedgerOptions>().BindConfiguration(LedgerOptions.Section);
+builder.Services.AddOptions<LedgerOptions>().BindConfiguration(LedgerOptions.Section).ValidateOnStart();
+builder.Services.AddSingleton<Microsoft.Extensions.Options.IValidateOptions<LedgerOptions>, LedgerOptionsValidator>();
 builder.Services.AddSingleton(TimeProvider.System);
-builder.Services.AddSingleton<LedgerStorage>();
+builder.Services.AddLedgerStorage(builder.Configuration);
 builder.Services.AddHostedService<StorageInitializer>();
 builder.Services.AddSingleton<RunStore>();
 builder.Services.AddSingleton<PipelineStarter>();

@@ -10,7 +10,7 @@ using RunLedger.Ledger;
 using RunLedger.Pipelines;
 using RunLedger.Progress;
 using RunLedger.Runs;
-using RunLedger.Storage;
+using Azure.Data.Tables;
 
 // Usage: RunLedger.Bench <storage connection string> [reports per round] [rounds]
 // Prints, for applying agent reports through the ledger and for a baseline that makes the same
@@ -35,7 +35,12 @@ var options = Options.Create(new LedgerOptions
     JobsQueue = "bench-jobs-" + Guid.NewGuid().ToString("N")[..12],
     ProgressQueue = "bench-progress-" + Guid.NewGuid().ToString("N")[..12],
 });
-var storage = new LedgerStorage(configuration, options);
+var storage = LedgerStorage.Create(new ConfigurationBuilder().AddConfiguration(configuration).AddInMemoryCollection(new Dictionary<string, string?>
+{
+    ["RunLedger:TableName"] = options.Value.TableName,
+    ["RunLedger:JobsQueue"] = options.Value.JobsQueue,
+    ["RunLedger:ProgressQueue"] = options.Value.ProgressQueue,
+}).Build());
 await storage.CreateIfNotExistsAsync(default);
 try
 {
@@ -70,20 +75,19 @@ try
     // index row, an event-id marker, an event and a cost row of the sizes the ledger stores.
     var table = storage.Table;
     var baselineKey = "run|BASELINE";
-    var sample = await table.GetEntityAsync("bench", Keys.RunRow("RUN_BENCH"));
-    var runCopy = Copy(sample, baselineKey);
-    var etag = await table.UpsertEntityAsync(runCopy, TableUpdateMode.Replace);
+    var sample = (await table.GetEntityAsync<TableEntity>("bench", Keys.RunRow("RUN_BENCH"))).Value;
+    await table.UpsertEntityAsync(Copy(sample, baselineKey), TableUpdateMode.Replace);
     var eventBytes = new byte[600];
     var baselineSequence = 0L;
     async Task Baseline(int count)
     {
         for (var i = 0; i < count; i++)
         {
-            var read = await table.GetEntityAsync("bench", baselineKey);
+            var read = (await table.GetEntityAsync<TableEntity>("bench", baselineKey)).Value;
             var n = ++baselineSequence;
             var key = n.ToString("D10", CultureInfo.InvariantCulture);
             var updated = Copy(read, baselineKey);
-            var etags = await table.SubmitTransactionAsync(
+            await table.SubmitTransactionAsync(
             [
                 new(TableTransactionActionType.UpdateReplace, updated, read.ETag),
                 new(TableTransactionActionType.UpsertReplace, new TableEntity("bench", "idx|BASELINE") { ["Doc0"] = eventBytes }),
@@ -91,7 +95,6 @@ try
                 new(TableTransactionActionType.Add, new TableEntity("bench", "evt|BASELINE|" + key) { ["Doc0"] = eventBytes }),
                 new(TableTransactionActionType.Add, new TableEntity("bench", "cost|BASELINE|" + key) { ["Doc0"] = eventBytes }),
             ]);
-            etag = etags[0];
         }
     }
 
@@ -125,9 +128,9 @@ try
 finally
 {
     await storage.Table.DeleteAsync();
-    await storage.Jobs.DeleteAsync();
-    await storage.Progress.DeleteAsync();
-    await storage.ProgressPoison.DeleteAsync();
+    await storage.Jobs.DeleteIfExistsAsync();
+    await storage.Progress.DeleteIfExistsAsync();
+    await storage.ProgressPoison.DeleteIfExistsAsync();
 }
 
 // The properties of a run row under another key (the entity's own keys and ETag stay behind).
@@ -136,7 +139,7 @@ static TableEntity Copy(TableEntity source, string rowKey)
     var copy = new TableEntity(source.PartitionKey, rowKey);
     foreach (var (name, value) in source)
     {
-        if (name is not (TableEntity.PartitionKeyName or TableEntity.RowKeyName or TableEntity.TimestampName)) copy[name] = value;
+        if (name is not ("PartitionKey" or "RowKey" or "Timestamp" or "odata.etag")) copy[name] = value;
     }
     return copy;
 }

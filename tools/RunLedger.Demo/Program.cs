@@ -8,7 +8,9 @@ using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using RunLedger.Demo;
-using RunLedger.Storage;
+using Azure.Storage.Queues;
+using Microsoft.Extensions.Configuration;
+using RunLedger.Ledger;
 
 const string Usage = """
     Usage: ./demo.sh [--url URL] [--key KEY] [--project ID] [--queue NAME]
@@ -36,16 +38,21 @@ for (var i = 0; i < args.Length; i++)
     }
 }
 
-var connectionString = Environment.GetEnvironmentVariable("AzureWebJobsStorage") is { Length: > 0 } fromEnv
-    ? fromEnv : "UseDevelopmentStorage=true";
+// Storage as the app reaches it: AzureWebJobsStorage (a connection string or the identity-based
+// settings) from the environment, Azurite's defaults when unset.
+var settings = new ConfigurationBuilder()
+    .AddInMemoryCollection(new Dictionary<string, string?> { ["AzureWebJobsStorage"] = "UseDevelopmentStorage=true" })
+    .AddEnvironmentVariables()
+    .AddInMemoryCollection(new Dictionary<string, string?> { ["RunLedger:ProgressQueue"] = queueName })
+    .Build();
 QueueClient queue;
 try
 {
-    queue = StorageAccount.Parse(connectionString).CreateQueueServiceClient().GetQueueClient(queueName);
+    queue = LedgerStorage.Create(settings).Progress;
 }
-catch (Exception e) when (e is FormatException or ArgumentException)
+catch (InvalidOperationException e)
 {
-    return Fail($"AzureWebJobsStorage or --queue is not usable: {e.Message}");
+    return Fail($"AzureWebJobsStorage is not usable: {e.Message}");
 }
 
 // One deadline for the whole demo (and Ctrl+C), so nothing can hang it.
@@ -172,7 +179,7 @@ for (var i = 0; i < script.Count; i++)
     {
         await queue.SendMessageAsync(message.ToJsonString(), cancellationToken: ct);
     }
-    catch (Exception e) when (e is StorageRequestFailedException or HttpRequestException or Azure.RequestFailedException)
+    catch (Exception e) when (e is Azure.RequestFailedException or AggregateException or HttpRequestException)
     {
         return Fail($"Could not send to queue '{queueName}' (is Azurite running? ./run.sh starts it): {e.Message}");
     }

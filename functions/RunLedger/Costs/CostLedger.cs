@@ -3,7 +3,7 @@ using System.Text.Json.Nodes;
 using RunLedger.Ledger;
 using RunLedger.Progress;
 using RunLedger.Runs;
-using RunLedger.Storage;
+using Azure.Data.Tables;
 
 namespace RunLedger.Costs;
 

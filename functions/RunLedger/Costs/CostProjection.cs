@@ -1,6 +1,6 @@
 using RunLedger.Ledger;
 using RunLedger.Runs;
-using RunLedger.Storage;
+using Azure.Data.Tables;
 
 namespace RunLedger.Costs;
 
@@ -40,7 +40,7 @@ public sealed class CostProjection(LedgerStorage storage)
 
         for (var attempt = 1; ; attempt++)
         {
-            var head = await storage.Table.GetEntityIfExistsAsync(Keys.CostsPartition, $"run|{p}|{r}", cancellationToken);
+            var head = await storage.Table.FindAsync(Keys.CostsPartition, $"run|{p}|{r}", cancellationToken);
             if (head is not null && (head.GetInt64("Version") ?? 0) >= run.Version) return;
 
             var actions = new List<TableTransactionAction>();

@@ -4,7 +4,7 @@ using System.Text.Json.Nodes;
 using RunLedger.Http;
 using RunLedger.Ledger;
 using RunLedger.Runs;
-using RunLedger.Storage;
+using Azure.Data.Tables;
 
 namespace RunLedger.Costs;
 
@@ -34,10 +34,10 @@ public static class CostsApi
             return TypedResults.Text(Csv(invoice), "text/csv; charset=utf-8");
         }
 
-        var filter = TableFilter.Create(
+        var filter = TableClient.CreateQueryFilter(
             $"PartitionKey eq {projectId} and RowKey gt {Keys.CostRow(runId, 0)} and RowKey lt {Keys.CostRow(runId, 9_999_999_999)}");
         var rows = new JsonArray();
-        await foreach (var entity in storage.Table.QueryAsync(filter, 1000, null, cancellationToken))
+        await foreach (var entity in storage.Table.QueryAsync<TableEntity>(filter, 1000, null, cancellationToken))
         {
             rows.Add(DocumentColumns.Read(entity));
         }
@@ -92,10 +92,10 @@ public static class CostsApi
         if (start > end) throw LedgerException.BadRequest("'from' is later than 'to'.");
 
         var prefix = projectId is null ? "done|" : $"pdone|{projectId}|";
-        var filter = TableFilter.Create(
+        var filter = TableClient.CreateQueryFilter(
             $"PartitionKey eq {Keys.CostsPartition} and RowKey ge {prefix + Ticks(start)} and RowKey lt {prefix + Ticks(end) + "}"}");
         long count = 0, micros = 0, tokens = 0;
-        await foreach (var row in storage.Table.QueryAsync(filter, 1000, ["CostMicros", "Tokens"], cancellationToken))
+        await foreach (var row in storage.Table.QueryAsync<TableEntity>(filter, 1000, ["CostMicros", "Tokens"], cancellationToken))
         {
             count++;
             micros += row.GetInt64("CostMicros") ?? 0;
@@ -121,7 +121,7 @@ public static class CostsApi
         if (projectId is not null) RunsApi.CheckProject(projectId);
         var take = QueryValues.Limit(limit, DefaultTop, MaxTop);
         var prefix = projectId is null ? "top|" : $"ptop|{projectId}|";
-        var filter = TableFilter.Create($"PartitionKey eq {Keys.CostsPartition} and RowKey gt {prefix} and RowKey lt {prefix[..^1] + "}"}");
+        var filter = TableClient.CreateQueryFilter($"PartitionKey eq {Keys.CostsPartition} and RowKey gt {prefix} and RowKey lt {prefix[..^1] + "}"}");
         var (rows, _) = await TablePaging.ReadAsync(storage.Table, filter, take, null, cancellationToken);
         var items = new JsonArray();
         foreach (var row in rows)

@@ -1,7 +1,6 @@
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Mvc;
 using RunLedger.Ledger;
-using RunLedger.Storage;
 
 namespace RunLedger.Http;
 
@@ -20,7 +19,7 @@ public sealed partial class ProblemHandler(ILogger<ProblemHandler> logger) : IEx
                 Detail = e.Message,
             },
             BadHttpRequestException e => new ProblemDetails { Status = e.StatusCode, Title = "Bad request", Detail = e.Message },
-            StorageRequestFailedException e => StorageProblem(e),
+            _ when StorageFailure.IsStorage(exception) => StorageProblem(httpContext, exception),
             _ => null,
         };
         if (problem is null)
@@ -34,14 +33,26 @@ public sealed partial class ProblemHandler(ILogger<ProblemHandler> logger) : IEx
         return true;
     }
 
-    private ProblemDetails StorageProblem(StorageRequestFailedException e)
+    /// <summary>Busy or unreachable storage is a 503 the client may retry; any other storage failure is ours (500), without internals.</summary>
+    private ProblemDetails StorageProblem(HttpContext context, Exception e)
     {
-        LogStorageFailure(logger, e.Status, e.ErrorCode, e.RequestId);
+        var (status, code, requestId) = StorageFailure.Describe(e);
+        LogStorageFailure(logger, status, code, requestId);
+        if (!StorageFailure.IsTransient(e))
+        {
+            return new ProblemDetails
+            {
+                Status = StatusCodes.Status500InternalServerError,
+                Title = "Storage error",
+                Detail = "The ledger's storage refused the request unexpectedly; this is not a fault of the request.",
+            };
+        }
+        context.Response.Headers.RetryAfter = StorageFailure.RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
         return new ProblemDetails
         {
             Status = StatusCodes.Status503ServiceUnavailable,
             Title = "Storage unavailable",
-            Detail = "The ledger's storage did not complete the request; retry later.",
+            Detail = "The ledger's storage is busy or unreachable; retry later.",
         };
     }
 

@@ -1,5 +1,5 @@
 using System.Text.Json.Nodes;
-using RunLedger.Storage;
+using Azure.Data.Tables;
 
 namespace RunLedger.Ledger;
 

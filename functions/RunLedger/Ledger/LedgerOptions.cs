@@ -1,7 +1,9 @@
+using System.Text.RegularExpressions;
+
 namespace RunLedger.Ledger;
 
 /// <summary>Settings under <c>RunLedger</c> (env: <c>RunLedger__TableName</c>, ...).</summary>
-public sealed class LedgerOptions
+public sealed partial class LedgerOptions
 {
     public const string Section = "RunLedger";
 
@@ -52,4 +54,36 @@ public sealed class LedgerOptions
     /// replace or add to the shipped ones. Empty uses the shipped table alone.
     /// </summary>
     public string PricingFile { get; set; } = "";
+
+    /// <summary>Null when the storage names are usable, else what is wrong (checked at start-up).</summary>
+    public static string? Problem(LedgerOptions options)
+    {
+        if (!TableNamePattern().IsMatch(options.TableName) || string.Equals(options.TableName, "tables", StringComparison.OrdinalIgnoreCase))
+        {
+            return $"'{options.TableName}' is not a valid table name: 3-63 letters or digits, starting with a letter, and not 'tables'.";
+        }
+        foreach (var queue in new[] { options.JobsQueue, options.ProgressQueue, options.ProgressQueue + "-poison" })
+        {
+            if (!QueueNamePattern().IsMatch(queue) || queue.Contains("--", StringComparison.Ordinal))
+            {
+                return $"'{queue}' is not a valid queue name: 3-63 lower-case letters, digits or single dashes, starting and ending with a letter or digit.";
+            }
+        }
+        return null;
+    }
+
+    [GeneratedRegex(@"\A[A-Za-z][A-Za-z0-9]{2,62}\z", RegexOptions.CultureInvariant)]
+    private static partial Regex TableNamePattern();
+
+    [GeneratedRegex(@"\A[a-z0-9][a-z0-9-]{1,61}[a-z0-9]\z", RegexOptions.CultureInvariant)]
+    private static partial Regex QueueNamePattern();
+}
+
+/// <summary>Refuses to start with storage names the services would reject, saying which and why.</summary>
+public sealed class LedgerOptionsValidator : Microsoft.Extensions.Options.IValidateOptions<LedgerOptions>
+{
+    public Microsoft.Extensions.Options.ValidateOptionsResult Validate(string? name, LedgerOptions options) =>
+        LedgerOptions.Problem(options) is { } problem
+            ? Microsoft.Extensions.Options.ValidateOptionsResult.Fail(problem)
+            : Microsoft.Extensions.Options.ValidateOptionsResult.Success;
 }

@@ -1,35 +1,82 @@
+using Azure.Core;
+using Azure.Data.Tables;
+using Azure.Storage.Queues;
+using Microsoft.Extensions.Azure;
 using Microsoft.Extensions.Options;
-using RunLedger.Storage;
 
 namespace RunLedger.Ledger;
 
-/// <summary>The ledger's table and queues, built once from <c>AzureWebJobsStorage</c>.</summary>
-public sealed class LedgerStorage
+/// <summary>The ledger's table and queues, from the one registration of the storage clients.</summary>
+public sealed class LedgerStorage(TableServiceClient tables, QueueServiceClient queues, IOptions<LedgerOptions> options)
 {
-    public LedgerStorage(IConfiguration configuration, IOptions<LedgerOptions> options, StorageClientOptions? clientOptions = null)
-    {
-        var account = StorageAccount.FromConfiguration(configuration);
-        clientOptions ??= new StorageClientOptions();
-        clientOptions.AddPolicy(new Telemetry.StorageRetryCounter(), Azure.Core.HttpPipelinePosition.PerRetry);
-        var settings = options.Value;
-        Table = account.CreateTableServiceClient(clientOptions).GetTableClient(settings.TableName);
-        var queues = account.CreateQueueServiceClient(clientOptions);
-        Jobs = queues.GetQueueClient(settings.JobsQueue);
-        Progress = queues.GetQueueClient(settings.ProgressQueue);
-        ProgressPoison = queues.GetQueueClient(settings.ProgressQueue + "-poison");
-    }
+    public TableClient Table { get; } = tables.GetTableClient(options.Value.TableName);
+    public QueueClient Jobs { get; } = queues.GetQueueClient(options.Value.JobsQueue);
+    public QueueClient Progress { get; } = queues.GetQueueClient(options.Value.ProgressQueue);
+    public QueueClient ProgressPoison { get; } = queues.GetQueueClient(options.Value.ProgressQueue + "-poison");
 
-    public TableClient Table { get; }
-    public QueueClient Jobs { get; }
-    public QueueClient Progress { get; }
-    public QueueClient ProgressPoison { get; }
+    /// <summary>
+    /// The ledger's storage outside the app (tools, tests), from settings shaped like the app's
+    /// (<c>AzureWebJobsStorage</c>, <c>RunLedger:TableName</c>, ...), through the same registration.
+    /// </summary>
+    public static LedgerStorage Create(IConfiguration configuration, Action<IServiceCollection>? configure = null)
+    {
+        var services = new ServiceCollection();
+        services.AddOptions<LedgerOptions>().Bind(configuration.GetSection(LedgerOptions.Section));
+        services.AddLogging();
+        services.AddLedgerStorage(configuration);
+        configure?.Invoke(services);
+        return services.BuildServiceProvider().GetRequiredService<LedgerStorage>();
+    }
 
     public async Task CreateIfNotExistsAsync(CancellationToken cancellationToken)
     {
         await Table.CreateIfNotExistsAsync(cancellationToken);
-        await Jobs.CreateIfNotExistsAsync(cancellationToken);
-        await Progress.CreateIfNotExistsAsync(cancellationToken);
-        await ProgressPoison.CreateIfNotExistsAsync(cancellationToken);
+        await Jobs.CreateIfNotExistsAsync(cancellationToken: cancellationToken);
+        await Progress.CreateIfNotExistsAsync(cancellationToken: cancellationToken);
+        await ProgressPoison.CreateIfNotExistsAsync(cancellationToken: cancellationToken);
+    }
+}
+
+public static class LedgerStorageRegistration
+{
+    /// <summary>Name of the queue client without message encoding (the local queue listener reads raw text).</summary>
+    public const string RawQueues = "raw";
+
+    /// <summary>
+    /// Registers <see cref="TableServiceClient"/>, <see cref="QueueServiceClient"/> and
+    /// <see cref="LedgerStorage"/> from the <c>AzureWebJobsStorage</c> settings. The app, the tests
+    /// and the tools all call this, so they reach storage the same way.
+    /// </summary>
+    /// <remarks>
+    /// Retries: exponential, 5 retries from 0.4 s up to 10 s apart, so a throttled or briefly
+    /// unreachable account is ridden out within about 20 s; each try times out after 30 s
+    /// (the SDK's default is 100 s, far longer than any ledger request should wait).
+    /// Queue messages are base64, which the Functions queue trigger expects.
+    /// </remarks>
+    public static IServiceCollection AddLedgerStorage(this IServiceCollection services, IConfiguration configuration)
+    {
+        var connection = new Lazy<StorageConnection>(() => StorageConnection.FromConfiguration(configuration));
+        services.AddAzureClients(clients =>
+        {
+            clients.AddClient<TableServiceClient, TableClientOptions>(options => connection.Value.CreateTableServiceClient(options));
+            clients.AddClient<QueueServiceClient, QueueClientOptions>(options => connection.Value.CreateQueueServiceClient(options))
+                .ConfigureOptions(options => options.MessageEncoding = QueueMessageEncoding.Base64);
+            clients.AddClient<QueueServiceClient, QueueClientOptions>(options => connection.Value.CreateQueueServiceClient(options))
+                .WithName(RawQueues);
+            clients.ConfigureDefaults(ConfigureRetries);
+            clients.ConfigureDefaults(options => options.AddPolicy(new Telemetry.StorageRetryCounter(), HttpPipelinePosition.PerRetry));
+        });
+        services.AddSingleton<LedgerStorage>();
+        return services;
+    }
+
+    public static void ConfigureRetries(ClientOptions options)
+    {
+        options.Retry.Mode = RetryMode.Exponential;
+        options.Retry.MaxRetries = 5;
+        options.Retry.Delay = TimeSpan.FromMilliseconds(400);
+        options.Retry.MaxDelay = TimeSpan.FromSeconds(10);
+        options.Retry.NetworkTimeout = TimeSpan.FromSeconds(30);
     }
 }
 

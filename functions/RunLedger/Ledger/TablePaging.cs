@@ -1,4 +1,4 @@
-using RunLedger.Storage;
+using Azure.Data.Tables;
 
 namespace RunLedger.Ledger;
 
@@ -14,7 +14,7 @@ public static class TablePaging
         TableClient table, string filter, int limit, IEnumerable<string>? select, CancellationToken cancellationToken)
     {
         var rows = new List<TableEntity>(limit);
-        await foreach (var entity in table.QueryAsync(filter, Math.Min(limit + 1, 1000), select, cancellationToken))
+        await foreach (var entity in table.QueryAsync<TableEntity>(filter, Math.Min(limit + 1, 1000), select, cancellationToken))
         {
             if (rows.Count == limit) return (rows, true);
             rows.Add(entity);

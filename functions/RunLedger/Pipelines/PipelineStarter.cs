@@ -4,7 +4,7 @@ using Microsoft.Extensions.Options;
 using RunLedger.Http;
 using RunLedger.Ledger;
 using RunLedger.Runs;
-using RunLedger.Storage;
+using Azure.Data.Tables;
 
 namespace RunLedger.Pipelines;
 
@@ -57,7 +57,7 @@ public sealed partial class PipelineStarter(
             {
                 // Someone else got there first: a concurrent retry of this request, or another
                 // start that took the same generated id in the same second.
-                if (e.FailedActionIndex == RunStore.IdempotencyActionIndex
+                if (e.FailedTransactionActionIndex == RunStore.IdempotencyActionIndex
                     && await runs.GetIdempotentRunIdAsync(request.ProjectId, idempotencyKey!, cancellationToken) is { } raced)
                 {
                     return await ReplayAsync(request, raced, byIdempotencyKey: true, cancellationToken);
@@ -132,7 +132,7 @@ public sealed partial class PipelineStarter(
 
     private async Task DispatchAsync(RunRecord run, CancellationToken cancellationToken)
     {
-        await storage.Jobs.SendMessageAsync(JobMessage(run), null, null, cancellationToken);
+        await storage.Jobs.SendMessageAsync(JobMessage(run), cancellationToken);
         await runs.MarkDispatchedAsync(run, cancellationToken);
         LogDispatched(logger, run.ProjectId, run.RunId);
     }

@@ -1,7 +1,7 @@
 using System.Text.Json.Nodes;
 using RunLedger.Ledger;
 using RunLedger.Runs;
-using RunLedger.Storage;
+using Azure.Data.Tables;
 
 namespace RunLedger.Progress;
 
@@ -38,7 +38,7 @@ public sealed partial class DeadLetters(LedgerStorage storage, TimeProvider cloc
 
     public async Task<(IReadOnlyList<JsonObject> Items, string? Next)> ListAsync(int limit, string? after, CancellationToken cancellationToken)
     {
-        var filter = TableFilter.Create($"PartitionKey eq {Keys.DeadLetterPartition} and RowKey gt {after ?? ""}");
+        var filter = TableClient.CreateQueryFilter($"PartitionKey eq {Keys.DeadLetterPartition} and RowKey gt {after ?? ""}");
         var (rows, more) = await TablePaging.ReadAsync(storage.Table, filter, limit, null, cancellationToken);
         return (rows.Select(r => DocumentColumns.Read(r)).ToList(), more ? rows[^1].RowKey : null);
     }

@@ -1,6 +1,6 @@
 using System.Text.Json.Nodes;
 using RunLedger.Ledger;
-using RunLedger.Storage;
+using Azure.Data.Tables;
 
 namespace RunLedger.Progress;
 
@@ -12,7 +12,7 @@ public sealed class EventStore(LedgerStorage storage)
     /// <summary>Events with sequence numbers above <paramref name="after"/>, oldest first, and whether more follow.</summary>
     public async Task<(IReadOnlyList<JsonObject> Events, bool More)> ListAsync(string projectId, string runId, long after, int limit, CancellationToken cancellationToken)
     {
-        var filter = TableFilter.Create(
+        var filter = TableClient.CreateQueryFilter(
             $"PartitionKey eq {projectId} and RowKey gt {Keys.EventRow(runId, after)} and RowKey lt {Keys.EventRow(runId, 9_999_999_999)}");
         var (rows, more) = await TablePaging.ReadAsync(storage.Table, filter, limit, null, cancellationToken);
         return (rows.Select(e => DocumentColumns.Read(e)).ToList(), more);

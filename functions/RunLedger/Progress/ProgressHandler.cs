@@ -2,7 +2,7 @@ using System.Text.Json.Nodes;
 using RunLedger.Costs;
 using RunLedger.Ledger;
 using RunLedger.Runs;
-using RunLedger.Storage;
+using Azure.Data.Tables;
 
 namespace RunLedger.Progress;
 
@@ -82,7 +82,7 @@ public sealed partial class ProgressHandler(
                 await projection.SyncAsync(run, cancellationToken);
                 return (ReportOutcome.Applied, sequence);
             }
-            catch (TableTransactionFailedException e) when (e.Status == 409 && e.FailedActionIndex == EventIdAction)
+            catch (TableTransactionFailedException e) when (e.Status == 409 && e.FailedTransactionActionIndex == EventIdAction)
             {
                 LogDuplicate(logger, report.EventId);
                 Telemetry.LedgerTelemetry.ReportDuplicate();

@@ -1,6 +1,9 @@
+using Azure;
+using Azure.Storage.Queues;
+using Azure.Storage.Queues.Models;
+using Microsoft.Extensions.Azure;
 using Microsoft.Extensions.Options;
 using RunLedger.Ledger;
-using RunLedger.Storage;
 
 namespace RunLedger.Progress;
 
@@ -11,9 +14,13 @@ namespace RunLedger.Progress;
 /// <see cref="MaxDequeueCount"/> attempts. Off under the Functions host, which does all this itself.
 /// </summary>
 public sealed partial class QueueListener(
-    LedgerStorage storage, QueueProcessor processor, IOptions<LedgerOptions> options, ILogger<QueueListener> logger)
+    IAzureClientFactory<QueueServiceClient> queues, QueueProcessor processor, IOptions<LedgerOptions> options, ILogger<QueueListener> logger)
     : BackgroundService
 {
+    // Raw clients: the listener must see text that is not base64 to poison it unprocessed.
+    private readonly QueueClient _progress = queues.CreateClient(LedgerStorageRegistration.RawQueues).GetQueueClient(options.Value.ProgressQueue);
+    private readonly QueueClient _poison = queues.CreateClient(LedgerStorageRegistration.RawQueues).GetQueueClient(options.Value.ProgressQueue + "-poison");
+
     public const int MaxDequeueCount = 5;
     public const int BatchSize = 16;
     private static readonly TimeSpan Processing = TimeSpan.FromMinutes(2);
@@ -24,12 +31,12 @@ public sealed partial class QueueListener(
         var maxIdle = options.Value.MaxPollingInterval;
         while (!stoppingToken.IsCancellationRequested)
         {
-            IReadOnlyList<QueueMessage> messages;
+            QueueMessage[] messages;
             try
             {
-                messages = await storage.Progress.ReceiveMessagesAsync(BatchSize, Processing, stoppingToken);
+                messages = (await _progress.ReceiveMessagesAsync(BatchSize, Processing, stoppingToken)).Value;
             }
-            catch (StorageRequestFailedException e)
+            catch (RequestFailedException e)
             {
                 LogPollFailed(logger, e.Status, e.ErrorCode);
                 messages = [];
@@ -39,7 +46,7 @@ public sealed partial class QueueListener(
                 return;
             }
 
-            if (messages.Count == 0)
+            if (messages.Length == 0)
             {
                 await Delay(idle, stoppingToken);
                 idle = TimeSpan.FromTicks(Math.Min(idle.Ticks * 2, maxIdle.Ticks));
@@ -54,15 +61,15 @@ public sealed partial class QueueListener(
     {
         try
         {
-            if (!message.IsBase64)
+            if (DecodeBase64(message.MessageText) is not { } text)
             {
                 await PoisonAsync(message, "not base64", cancellationToken);
                 return;
             }
-            var done = await processor.ProcessAsync(message.MessageText!, message.MessageId, message.InsertedOn, message.DequeueCount, cancellationToken);
+            var done = await processor.ProcessAsync(text, message.MessageId, message.InsertedOn ?? default, message.DequeueCount, cancellationToken);
             if (done)
             {
-                await storage.Progress.DeleteMessageAsync(message.MessageId, message.PopReceipt, cancellationToken);
+                await _progress.DeleteMessageAsync(message.MessageId, message.PopReceipt, cancellationToken);
             }
             else if (message.DequeueCount >= MaxDequeueCount)
             {
@@ -70,10 +77,10 @@ public sealed partial class QueueListener(
             }
             else
             {
-                await storage.Progress.UpdateMessageAsync(message.MessageId, message.PopReceipt, options.Value.RetryDelay, null, cancellationToken);
+                await _progress.UpdateMessageAsync(message.MessageId, message.PopReceipt, visibilityTimeout: options.Value.RetryDelay, cancellationToken: cancellationToken);
             }
         }
-        catch (Exception e) when (e is StorageRequestFailedException or HttpRequestException)
+        catch (Exception e) when (e is RequestFailedException or HttpRequestException)
         {
             // The message reappears when its visibility timeout ends and is retried then.
             LogHandleFailed(logger, message.MessageId, e.Message);
@@ -91,9 +98,18 @@ public sealed partial class QueueListener(
 
     private async Task PoisonAsync(QueueMessage message, string why, CancellationToken cancellationToken)
     {
-        await storage.ProgressPoison.SendRawMessageAsync(message.RawText, null, null, cancellationToken);
-        await storage.Progress.DeleteMessageAsync(message.MessageId, message.PopReceipt, cancellationToken);
+        await _poison.SendMessageAsync(message.MessageText, cancellationToken);
+        await _progress.DeleteMessageAsync(message.MessageId, message.PopReceipt, cancellationToken);
         LogPoisoned(logger, message.MessageId, why);
+    }
+
+    /// <summary>The UTF-8 text a base64 message carries; null when it is not base64, as the host decides.</summary>
+    internal static string? DecodeBase64(string raw)
+    {
+        var buffer = new byte[raw.Length * 3 / 4 + 3];
+        return Convert.TryFromBase64String(raw, buffer, out var written)
+            ? System.Text.Encoding.UTF8.GetString(buffer, 0, written)
+            : null;
     }
 
     private static async Task Delay(TimeSpan delay, CancellationToken cancellationToken)

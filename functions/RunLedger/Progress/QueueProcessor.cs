@@ -1,5 +1,5 @@
 using RunLedger.Http;
-using RunLedger.Storage;
+using RunLedger.Ledger;
 
 namespace RunLedger.Progress;
 
@@ -37,9 +37,10 @@ public sealed partial class QueueProcessor(ProgressHandler handler, DeadLetters 
             await deadLetters.RecordAsync($"Applying the report would make the run too large: {e.Message}", text, Source, messageId, insertedAt, dequeueCount, cancellationToken);
             return true;
         }
-        catch (StorageRequestFailedException e)
+        catch (Exception e) when (StorageFailure.IsStorage(e))
         {
-            LogTransient(logger, messageId, e.Status, e.ErrorCode);
+            var (status, code, _) = StorageFailure.Describe(e);
+            LogTransient(logger, messageId, status, code);
             return false;
         }
     }

@@ -37,6 +37,13 @@ public sealed class RunRecord
     /// </summary>
     public JsonObject Costs { get; init; } = [];
 
+    /// <summary>
+    /// A fresh id on every write of the run row. When storage's answer is lost and the SDK sends a
+    /// write again, the retry fails its condition; finding our own id on the row then tells
+    /// "our first attempt committed" from "someone else wrote".
+    /// </summary>
+    public string WriteId { get; set; } = "";
+
     /// <summary>Incremented by every save, so projections of the run never go backwards.</summary>
     public long Version { get; set; }
 

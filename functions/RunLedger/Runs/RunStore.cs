@@ -2,7 +2,7 @@ using System.Text;
 using System.Text.Json.Nodes;
 using Azure;
 using RunLedger.Ledger;
-using RunLedger.Storage;
+using Azure.Data.Tables;
 
 namespace RunLedger.Runs;
 
@@ -15,12 +15,20 @@ public sealed class RunStore(LedgerStorage storage)
 {
     private TableClient Table => storage.Table;
 
-    /// <summary>Large fields left out of the index entry that run listings read.</summary>
-    private static readonly string[] NotInIndex = ["seedData", "configSnapshot", "invoice"];
+    /// <summary>
+    /// What a listing shows of each run, and so all its index entry carries: every change rewrites
+    /// the entry, so it stays small (no seed data, config, artifacts, metadata or invoice).
+    /// </summary>
+    public static readonly IReadOnlyList<string> IndexFields =
+    [
+        "projectId", "runId", "dossierId", "status", "step", "message", "progress", "error", "triggeredBy",
+        "createdAt", "updatedAt", "startedAt", "completedAt",
+        "totalTokens", "totalCost", "totalCostMicros", "unpricedSteps", "dashboardUrl",
+    ];
 
     public async Task<RunRecord?> GetAsync(string projectId, string runId, CancellationToken cancellationToken)
     {
-        var entity = await Table.GetEntityIfExistsAsync(projectId, Keys.RunRow(runId), cancellationToken);
+        var entity = await Table.FindAsync(projectId, Keys.RunRow(runId), cancellationToken);
         return entity is null ? null : FromEntity(entity);
     }
 
@@ -32,6 +40,7 @@ public sealed class RunStore(LedgerStorage storage)
     public async Task CreateAsync(RunRecord run, string? idempotencyKey, CancellationToken cancellationToken)
     {
         run.Version = 1;
+        run.WriteId = Guid.NewGuid().ToString("N");
         var actions = new List<TableTransactionAction>
         {
             new(TableTransactionActionType.Add, RunEntity(run)),
@@ -45,8 +54,14 @@ public sealed class RunStore(LedgerStorage storage)
                 ["RequestHash"] = run.RequestHash,
             }));
         }
-        var etags = await Table.SubmitTransactionAsync(actions, cancellationToken);
-        run.ETag = etags[0];
+        try
+        {
+            run.ETag = (await Table.SubmitAsync(actions, cancellationToken))[0];
+        }
+        catch (TableTransactionFailedException e) when (e.Status == 409 && e.FailedTransactionActionIndex == 0)
+        {
+            if (!await CommittedAsync(run, cancellationToken)) throw;
+        }
     }
 
     public const int IdempotencyActionIndex = 2;
@@ -58,6 +73,8 @@ public sealed class RunStore(LedgerStorage storage)
     public async Task SaveAsync(RunRecord run, IEnumerable<TableTransactionAction>? extra, CancellationToken cancellationToken)
     {
         run.Version++;
+        var previousWriteId = run.WriteId;
+        run.WriteId = Guid.NewGuid().ToString("N");
         var actions = new List<TableTransactionAction>
         {
             new(TableTransactionActionType.UpdateReplace, RunEntity(run), run.ETag),
@@ -66,26 +83,43 @@ public sealed class RunStore(LedgerStorage storage)
         if (extra is not null) actions.AddRange(extra);
         try
         {
-            var etags = await Table.SubmitTransactionAsync(actions, cancellationToken);
-            run.ETag = etags[0];
+            run.ETag = (await Table.SubmitAsync(actions, cancellationToken))[0];
         }
-        catch
+        catch (Exception e)
         {
+            if (e is TableTransactionFailedException { Status: 412, FailedTransactionActionIndex: 0 }
+                && await CommittedAsync(run, cancellationToken))
+            {
+                return;
+            }
             run.Version--;
+            run.WriteId = previousWriteId;
             throw;
         }
+    }
+
+    /// <summary>
+    /// Whether the run row carries this write's id: the SDK retried a transaction whose first
+    /// attempt committed (its answer was lost), so the retry's condition failed on our own write.
+    /// </summary>
+    private async Task<bool> CommittedAsync(RunRecord run, CancellationToken cancellationToken)
+    {
+        var stored = await Table.FindAsync(run.ProjectId, Keys.RunRow(run.RunId), cancellationToken);
+        if (stored?.GetString("WriteId") != run.WriteId) return false;
+        run.ETag = stored.ETag;
+        return true;
     }
 
     public async Task MarkDispatchedAsync(RunRecord run, CancellationToken cancellationToken)
     {
         var patch = new TableEntity(run.ProjectId, Keys.RunRow(run.RunId)) { ["JobDispatched"] = true };
-        run.ETag = await Table.UpdateEntityAsync(patch, ETag.All, TableUpdateMode.Merge, cancellationToken);
+        run.ETag = (await Table.UpdateEntityAsync(patch, ETag.All, TableUpdateMode.Merge, cancellationToken)).Headers.ETag ?? default;
         run.JobDispatched = true;
     }
 
     public async Task<string?> GetIdempotentRunIdAsync(string projectId, string idempotencyKey, CancellationToken cancellationToken)
     {
-        var entity = await Table.GetEntityIfExistsAsync(projectId, Keys.IdempotencyRow(idempotencyKey), cancellationToken);
+        var entity = await Table.FindAsync(projectId, Keys.IdempotencyRow(idempotencyKey), cancellationToken);
         return entity?.GetString("RunId");
     }
 
@@ -94,8 +128,8 @@ public sealed class RunStore(LedgerStorage storage)
         string projectId, string? status, int limit, string? after, CancellationToken cancellationToken)
     {
         var filter = status is null
-            ? TableFilter.Create($"PartitionKey eq {projectId} and RowKey gt {after ?? Keys.IndexPrefix} and RowKey lt {Keys.IndexEnd}")
-            : TableFilter.Create($"PartitionKey eq {projectId} and RowKey gt {after ?? Keys.IndexPrefix} and RowKey lt {Keys.IndexEnd} and Status eq {status}");
+            ? TableClient.CreateQueryFilter($"PartitionKey eq {projectId} and RowKey gt {after ?? Keys.IndexPrefix} and RowKey lt {Keys.IndexEnd}")
+            : TableClient.CreateQueryFilter($"PartitionKey eq {projectId} and RowKey gt {after ?? Keys.IndexPrefix} and RowKey lt {Keys.IndexEnd} and Status eq {status}");
 
         var (rows, more) = await TablePaging.ReadAsync(Table, filter, limit, null, cancellationToken);
         return (rows.Select(r => DocumentColumns.Read(r)).ToList(), more ? EncodeToken(rows[^1].RowKey) : null);
@@ -125,7 +159,7 @@ public sealed class RunStore(LedgerStorage storage)
 
     public async Task<JsonObject?> GetConfigAsync(string projectId, CancellationToken cancellationToken)
     {
-        var entity = await Table.GetEntityIfExistsAsync(projectId, Keys.ConfigRow, cancellationToken);
+        var entity = await Table.FindAsync(projectId, Keys.ConfigRow, cancellationToken);
         return entity is null ? null : DocumentColumns.Read(entity);
     }
 
@@ -148,6 +182,7 @@ public sealed class RunStore(LedgerStorage storage)
             ["EventCount"] = run.EventCount,
             ["JobDispatched"] = run.JobDispatched,
             ["Version"] = run.Version,
+            ["WriteId"] = run.WriteId,
         };
         if (run.RequestHash is not null) entity["RequestHash"] = run.RequestHash;
         var bytes = DocumentColumns.Write(entity, run.Document);
@@ -163,8 +198,11 @@ public sealed class RunStore(LedgerStorage storage)
 
     private static TableEntity IndexEntity(RunRecord run)
     {
-        var summary = run.Document.DeepClone().AsObject();
-        foreach (var name in NotInIndex) summary.Remove(name);
+        var summary = new JsonObject();
+        foreach (var name in IndexFields)
+        {
+            if (run.Document[name] is { } value) summary[name] = value.DeepClone();
+        }
         var entity = new TableEntity(run.ProjectId, run.IndexRowKey)
         {
             ["RunId"] = run.RunId,
@@ -187,5 +225,6 @@ public sealed class RunStore(LedgerStorage storage)
         Clocks = DocumentColumns.Read(entity, ClocksPrefix),
         Costs = DocumentColumns.Read(entity, CostsPrefix),
         Version = entity.GetInt64("Version") ?? 0,
+        WriteId = entity.GetString("WriteId") ?? "",
     };
 }

@@ -3,7 +3,7 @@ using Azure;
 using Microsoft.AspNetCore.Mvc;
 using RunLedger.Http;
 using RunLedger.Ledger;
-using RunLedger.Storage;
+using Azure.Data.Tables;
 
 namespace RunLedger.Runs;
 

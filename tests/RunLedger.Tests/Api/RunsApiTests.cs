@@ -193,13 +193,25 @@ public sealed class RunsApiTests : LedgerTest
     }
 
     [Fact]
-    public async Task ListLeavesOutSeedDataAndConfigSnapshotButGetHasThem()
+    public async Task ListShowsOnlyTheSummaryFieldsButGetHasEverything()
     {
         await StartAsync("""{"projectId":"p1","runId":"r1","seedData":{"big":"x"},"config":{"c":1}}""");
-        var item = (await (await Client.GetAsync("/api/projects/p1/runs")).JsonAsync())["items"]![0]!;
+        (await Client.PatchJsonAsync("/api/projects/p1/runs/r1",
+            """{"status":"running","step":"voice","progress":40,"voice":{"voiceId":"rachel"},"artifacts":{"a":"x.mp3"}}""")).EnsureSuccessStatusCode();
+
+        var item = (await (await Client.GetAsync("/api/projects/p1/runs")).JsonAsync())["items"]![0]!.AsObject();
+        var full = await (await Client.GetAsync("/api/projects/p1/runs/r1")).JsonAsync();
+
         Assert.Equal("r1", (string)item["runId"]!);
+        Assert.Equal("running", (string)item["status"]!);
+        Assert.Equal("voice", (string)item["step"]!);
+        Assert.Equal(40, (int)item["progress"]!);
+        Assert.All(item, field => Assert.Contains(field.Key, RunLedger.Runs.RunStore.IndexFields));
         Assert.Null(item["seedData"]);
         Assert.Null(item["configSnapshot"]);
+        Assert.Null(item["voice"]);
+        Assert.Equal("x", (string)full["seedData"]!["big"]!);
+        Assert.Equal("rachel", (string)full["voice"]!["voiceId"]!);
     }
 
     [Fact]

@@ -28,7 +28,7 @@ public sealed class QueueProcessingTests : LedgerTest
         var run = await (await Client.GetAsync($"/api/projects/p1/runs/{runId}")).JsonAsync();
         Assert.Equal("running", (string)run["status"]!);
         Assert.Equal("hi", (string)run["message"]!);
-        await Eventually.HoldsAsync(async () => await App.Progress.GetApproximateMessagesCountAsync() == 0, "the message to be deleted");
+        await Eventually.HoldsAsync(async () => await App.Progress.CountAsync() == 0, "the message to be deleted");
     }
 
     [Fact]
@@ -40,7 +40,7 @@ public sealed class QueueProcessingTests : LedgerTest
         await App.Progress.SendMessageAsync(text);
         await App.Progress.SendMessageAsync($$"""{"projectId":"p1","runId":"{{runId}}","eventId":"voice-2","agent":"voice"}""");
 
-        await Eventually.HoldsAsync(async () => await App.Progress.GetApproximateMessagesCountAsync() == 0, "all messages handled");
+        await Eventually.HoldsAsync(async () => await App.Progress.CountAsync() == 0, "all messages handled");
         Assert.Equal(["voice-1", "voice-2"], (await EventsAsync(runId)).Select(e => (string)e!["eventId"]!).Order());
     }
 
@@ -69,7 +69,7 @@ public sealed class QueueProcessingTests : LedgerTest
             Assert.Equal("agent-progress", (string)letter["source"]!);
             Assert.NotNull(letter["recordedAt"]);
         }
-        await Eventually.HoldsAsync(async () => await App.Progress.GetApproximateMessagesCountAsync() == 0, "dead letters removed from the queue");
+        await Eventually.HoldsAsync(async () => await App.Progress.CountAsync() == 0, "dead letters removed from the queue");
         Assert.Equal(before, await (await Client.GetAsync($"/api/projects/p1/runs/{runId}")).Content.ReadAsStringAsync());
         Assert.Empty(await EventsAsync(runId));
     }
@@ -78,10 +78,10 @@ public sealed class QueueProcessingTests : LedgerTest
     public async Task AMessageThatIsNotBase64IsPoisonedWithoutProcessing()
     {
         await Client.GetAsync("/api/health");
-        await App.Progress.SendRawMessageAsync("{not base64!}");
-        var poison = App.Account.CreateQueueServiceClient().GetQueueClient(App.ProgressQueue + "-poison");
-        await Eventually.HoldsAsync(async () => await poison.GetApproximateMessagesCountAsync() == 1, "the message to reach the poison queue");
-        Assert.Equal("{not base64!}", (await poison.PeekMessagesAsync(1))[0].RawText);
+        await App.Raw(App.ProgressQueue).SendMessageAsync("{not base64!}");
+        var poison = App.ProgressPoison;
+        await Eventually.HoldsAsync(async () => await poison.CountAsync() == 1, "the message to reach the poison queue");
+        Assert.Equal("{not base64!}", (await App.Raw(App.ProgressQueue + "-poison").PeekMessagesAsync(1)).Value[0].MessageText);
         Assert.Empty(await DeadLettersAsync());
     }
 
@@ -90,11 +90,11 @@ public sealed class QueueProcessingTests : LedgerTest
     {
         await Client.GetAsync("/api/health");
         await App.Progress.SendMessageAsync("""{"projectId":"p1","runId":"RUN_never","agent":"voice"}""");
-        var poison = App.Account.CreateQueueServiceClient().GetQueueClient(App.ProgressQueue + "-poison");
-        await Eventually.HoldsAsync(async () => await poison.GetApproximateMessagesCountAsync() == 1, "the message to reach the poison queue", 60);
-        var peeked = (await poison.PeekMessagesAsync(1))[0];
+        var poison = App.ProgressPoison;
+        await Eventually.HoldsAsync(async () => await poison.CountAsync() == 1, "the message to reach the poison queue", 60);
+        var peeked = (await poison.PeekMessagesAsync(1)).Value[0];
         Assert.Contains("RUN_never", peeked.Body!.ToString(), StringComparison.Ordinal);
-        Assert.Equal(0, await App.Progress.GetApproximateMessagesCountAsync());
+        Assert.Equal(0, await App.Progress.CountAsync());
     }
 
     [Fact]
@@ -105,9 +105,9 @@ public sealed class QueueProcessingTests : LedgerTest
         await App.Progress.SendMessageAsync("""{"projectId":"p1","runId":"r-early","agent":"voice","message":"early"}""");
         await Task.Delay(150);
         await StartAsync("""{"projectId":"p1","runId":"r-early"}""");
-        var poison = App.Account.CreateQueueServiceClient().GetQueueClient(App.ProgressQueue + "-poison");
+        var poison = App.ProgressPoison;
         await Eventually.HoldsAsync(async () => (await EventsAsync("r-early")).Count == 1,
-            $"the early report to be applied (poisoned: {await poison.GetApproximateMessagesCountAsync()}, queued: {await App.Progress.GetApproximateMessagesCountAsync()})");
+            $"the early report to be applied (poisoned: {await poison.CountAsync()}, queued: {await App.Progress.CountAsync()})");
     }
 
     [Fact]

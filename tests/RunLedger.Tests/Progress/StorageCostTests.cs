@@ -2,7 +2,7 @@ using Azure.Core;
 using Azure.Core.Pipeline;
 using Microsoft.Extensions.DependencyInjection;
 using RunLedger.Progress;
-using RunLedger.Storage;
+using Microsoft.Extensions.Azure;
 using RunLedger.Tests.Support;
 
 namespace RunLedger.Tests.Progress;
@@ -17,9 +17,7 @@ public sealed class StorageCostTests : LedgerTest
         App.With("RunLedger:ListenToQueue", "false");
         App.ConfigureServicesHook = services =>
         {
-            var options = new StorageClientOptions();
-            options.AddPolicy(_counter, HttpPipelinePosition.PerCall);
-            services.AddSingleton(options);
+            services.AddAzureClients(clients => clients.ConfigureDefaults(options => options.AddPolicy(_counter, HttpPipelinePosition.PerCall)));
         };
     }
 
@@ -54,6 +52,18 @@ public sealed class StorageCostTests : LedgerTest
 
         Assert.Equal(ReportOutcome.Duplicate, outcome);
         Assert.Equal(["GET run", "POST $batch"], _counter.Requests);
+    }
+
+    [Fact]
+    public async Task AStatusReadIsOnePointRead()
+    {
+        var runId = (string)(await StartAsync("""{"projectId":"p1"}"""))["runId"]!;
+
+        _counter.Requests.Clear();
+        var response = await Client.GetAsync($"/api/projects/p1/runs/{runId}");
+
+        response.EnsureSuccessStatusCode();
+        Assert.Equal(["GET run"], _counter.Requests);
     }
 
     private sealed class CountingPolicy : HttpPipelineSynchronousPolicy

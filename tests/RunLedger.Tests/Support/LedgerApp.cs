@@ -4,7 +4,9 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
-using RunLedger.Storage;
+using Azure.Data.Tables;
+using Azure.Storage.Queues;
+using RunLedger.Ledger;
 
 namespace RunLedger.Tests.Support;
 
@@ -30,10 +32,17 @@ public sealed class LedgerApp : WebApplicationFactory<Program>, IAsyncLifetime
         return this;
     }
 
-    public StorageAccount Account => StorageAccount.Parse(_azurite!.ConnectionString);
-    public TableClient Table => Account.CreateTableServiceClient().GetTableClient(TableName);
-    public QueueClient Jobs => Account.CreateQueueServiceClient().GetQueueClient(JobsQueue);
-    public QueueClient Progress => Account.CreateQueueServiceClient().GetQueueClient(ProgressQueue);
+    /// <summary>This app's storage, reached through the app's own client registration.</summary>
+    public LedgerStorage Storage => _storage ??= TestStorage.For(_azurite!.ConnectionString, TableName, JobsQueue, ProgressQueue);
+    private LedgerStorage? _storage;
+
+    public TableClient Table => Storage.Table;
+    public QueueClient Jobs => Storage.Jobs;
+    public QueueClient Progress => Storage.Progress;
+    public QueueClient ProgressPoison => Storage.ProgressPoison;
+
+    /// <summary>A queue of this app without message encoding: text goes on and comes off exactly as stored.</summary>
+    public QueueClient Raw(string queueName) => new(_azurite!.ConnectionString, queueName);
 
     public async Task InitializeAsync() => _azurite = await Azurite.GetAsync();
 
@@ -53,10 +62,9 @@ public sealed class LedgerApp : WebApplicationFactory<Program>, IAsyncLifetime
         await DisposeAsync();
         if (_azurite is null) return;
         await Table.DeleteAsync();
-        var queues = Account.CreateQueueServiceClient();
-        foreach (var name in new[] { JobsQueue, ProgressQueue, ProgressQueue + "-poison" })
+        foreach (var queue in new[] { Jobs, Progress, ProgressPoison })
         {
-            await queues.GetQueueClient(name).DeleteAsync();
+            await queue.DeleteIfExistsAsync();
         }
     }
 }

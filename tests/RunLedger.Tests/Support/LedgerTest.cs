@@ -32,9 +32,9 @@ public abstract class LedgerTest : IAsyncLifetime
         var jobs = new List<JsonObject>();
         while (true)
         {
-            var batch = await App.Jobs.ReceiveMessagesAsync(32, TimeSpan.FromMinutes(5));
-            if (batch.Count == 0) return jobs;
-            jobs.AddRange(batch.Select(m => JsonNode.Parse(m.Body!.ToString())!.AsObject()));
+            var batch = (await App.Jobs.ReceiveMessagesAsync(32, TimeSpan.FromMinutes(5))).Value;
+            if (batch.Length == 0) return jobs;
+            jobs.AddRange(batch.Select(m => JsonNode.Parse(m.Body.ToString())!.AsObject()));
         }
     }
 }

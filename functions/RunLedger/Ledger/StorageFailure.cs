@@ -1,0 +1,38 @@
+using Azure;
+
+namespace RunLedger.Ledger;
+
+/// <summary>
+/// The one place that decides what a storage failure means for a caller: busy or unreachable
+/// storage (throttling, server busy, a network failure that outlasted the SDK's retries) is
+/// transient and worth retrying later; anything else is unexpected.
+/// </summary>
+public static class StorageFailure
+{
+    /// <summary>Seconds a client is told to wait before retrying a request that storage could not serve.</summary>
+    public const int RetryAfterSeconds = 5;
+
+    /// <summary>A failure of a storage call: the service's answer, or the SDK giving up after its retries.</summary>
+    public static bool IsStorage(Exception e) =>
+        e is RequestFailedException
+        || (e is AggregateException a && a.InnerExceptions.Count > 0 && a.InnerExceptions.All(x => IsStorage(x) || IsTransient(x)));
+
+    public static bool IsTransient(Exception e) => e switch
+    {
+        // Status 0: no answer at all (connection refused or reset, DNS, timeout).
+        RequestFailedException r => r.Status is 0 or 408 or 429 or 500 or 502 or 503 or 504,
+        // The SDK's retry policy gives up with every attempt's failure inside.
+        AggregateException a => a.InnerExceptions.Count > 0 && a.InnerExceptions.All(IsTransient),
+        HttpRequestException or IOException or TimeoutException => true,
+        TaskCanceledException { InnerException: TimeoutException } => true,
+        _ => false,
+    };
+
+    /// <summary>Status, error code and the service's request id, for logs (never the message, which may echo input).</summary>
+    public static (int Status, string? ErrorCode, string? RequestId) Describe(Exception e) => e switch
+    {
+        RequestFailedException r => (r.Status, r.ErrorCode, r.GetRawResponse()?.Headers.RequestId),
+        AggregateException a when a.InnerExceptions.LastOrDefault() is { } last => Describe(last),
+        _ => (0, null, null),
+    };
+}

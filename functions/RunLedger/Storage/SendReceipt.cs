@@ -1,3 +1,0 @@
-namespace RunLedger.Storage;
-
-public sealed record SendReceipt(string MessageId, string PopReceipt, DateTimeOffset InsertedOn, DateTimeOffset ExpiresOn, DateTimeOffset NextVisibleOn);

@@ -1,3 +1,0 @@
-namespace RunLedger.Storage;
-
-public sealed record UpdateReceipt(string PopReceipt, DateTimeOffset NextVisibleOn);

@@ -1,0 +1,25 @@
+using Azure.Storage.Queues;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using RunLedger.Ledger;
+
+namespace RunLedger.Tests.Support;
+
+/// <summary>Storage clients for tests, built by the app's own registration (<see cref="LedgerStorageRegistration"/>).</summary>
+public static class TestStorage
+{
+    public static LedgerStorage For(string connectionString, string table, string jobs, string progress, Action<IServiceCollection>? configure = null)
+    {
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["AzureWebJobsStorage"] = connectionString,
+            ["RunLedger:TableName"] = table,
+            ["RunLedger:JobsQueue"] = jobs,
+            ["RunLedger:ProgressQueue"] = progress,
+        }).Build();
+        return LedgerStorage.Create(configuration, configure);
+    }
+
+    public static async Task<int> CountAsync(this QueueClient queue) =>
+        (await queue.GetPropertiesAsync()).Value.ApproximateMessagesCount;
+}
