@@ -16,11 +16,6 @@ public sealed partial class LedgerOptions
     /// <summary>Queue that agents report progress on.</summary>
     public string ProgressQueue { get; set; } = "agent-progress";
 
-    /// <summary>
-    /// Keys accepted in <c>x-functions-key</c> or <c>?code=</c> when the app serves HTTP itself.
-    /// Comma-separated. Empty means no key is required (the Functions host enforces keys in Azure).
-    /// </summary>
-    public string FunctionKeys { get; set; } = "";
 
     /// <summary>Base of the link stored as a run's <c>dashboardUrl</c>; empty leaves it unset.</summary>
     public string DashboardBaseUrl { get; set; } = "";
@@ -28,17 +23,8 @@ public sealed partial class LedgerOptions
     /// <summary>Creates the table and queues at start-up when missing (local and test runs).</summary>
     public bool CreateStorageOnStart { get; set; } = true;
 
-    /// <summary>
-    /// Run the app's own agent-progress queue listener. Always off under the Functions host
-    /// (<c>FUNCTIONS_CUSTOMHANDLER_PORT</c> set), where the queue trigger invokes <c>/AgentProgress</c>.
-    /// </summary>
-    public bool ListenToQueue { get; set; } = true;
 
-    /// <summary>Longest wait between polls of an empty queue (the listener backs off up to it).</summary>
-    public TimeSpan MaxPollingInterval { get; set; } = TimeSpan.FromSeconds(2);
 
-    /// <summary>How long a message that failed stays hidden before it is retried.</summary>
-    public TimeSpan RetryDelay { get; set; } = TimeSpan.FromSeconds(2);
 
     /// <summary>
     /// Longest time one Server-Sent Events response stays open. It then ends with a <c>retry:</c>

@@ -39,8 +39,6 @@ public sealed class LedgerStorage(TableServiceClient tables, QueueServiceClient 
 
 public static class LedgerStorageRegistration
 {
-    /// <summary>Name of the queue client without message encoding (the local queue listener reads raw text).</summary>
-    public const string RawQueues = "raw";
 
     /// <summary>
     /// Registers <see cref="TableServiceClient"/>, <see cref="QueueServiceClient"/> and
@@ -61,8 +59,6 @@ public static class LedgerStorageRegistration
             clients.AddClient<TableServiceClient, TableClientOptions>(options => connection.Value.CreateTableServiceClient(options));
             clients.AddClient<QueueServiceClient, QueueClientOptions>(options => connection.Value.CreateQueueServiceClient(options))
                 .ConfigureOptions(options => options.MessageEncoding = QueueMessageEncoding.Base64);
-            clients.AddClient<QueueServiceClient, QueueClientOptions>(options => connection.Value.CreateQueueServiceClient(options))
-                .WithName(RawQueues);
             clients.ConfigureDefaults(ConfigureRetries);
             clients.ConfigureDefaults(options => options.AddPolicy(new Telemetry.StorageRetryCounter(), HttpPipelinePosition.PerRetry));
         });

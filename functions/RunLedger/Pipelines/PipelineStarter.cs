@@ -149,7 +149,7 @@ public sealed partial class PipelineStarter(
             ["projectId"] = run.ProjectId,
             ["runId"] = run.RunId,
             ["dossierId"] = d["dossierId"]?.DeepClone(),
-            ["statusUrl"] = RunsApi.RunPath(run.ProjectId, run.RunId),
+            ["statusUrl"] = RunsFunctions.RunPath(run.ProjectId, run.RunId),
             ["seedData"] = d["seedData"]?.DeepClone(),
             ["config"] = d["configSnapshot"]?.DeepClone(),
         };

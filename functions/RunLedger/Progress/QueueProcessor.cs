@@ -4,13 +4,16 @@ using RunLedger.Ledger;
 namespace RunLedger.Progress;
 
 /// <summary>
-/// One queue message, from the Functions host or the standalone listener: applied, recognised as
+/// One queue message, as the queue trigger delivers it: applied, recognised as
 /// a duplicate, dead-lettered when malformed (never retried), or left for a retry when the run
 /// does not exist yet or storage failed.
 /// </summary>
 public sealed partial class QueueProcessor(ProgressHandler handler, DeadLetters deadLetters, ILogger<QueueProcessor> logger)
 {
     public const string Source = "agent-progress";
+
+    /// <summary>The queue-triggered function's name.</summary>
+    public const string FunctionName = "AgentProgress";
 
     /// <returns>True when the message is finished with; false when it should be retried.</returns>
     public async Task<bool> ProcessAsync(string text, string messageId, DateTimeOffset insertedAt, long dequeueCount, CancellationToken cancellationToken)

@@ -1,6 +1,7 @@
 using Azure.Core;
 using Azure.Identity;
 using Azure.Monitor.OpenTelemetry.Exporter;
+using Microsoft.Azure.Functions.Worker.OpenTelemetry;
 using OpenTelemetry;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
@@ -9,8 +10,8 @@ using OpenTelemetry.Trace;
 namespace RunLedger.Telemetry;
 
 /// <summary>
-/// Logs always go to the console with their scopes (the Functions host collects a custom
-/// handler's output). Traces, metrics and logs are exported only when a destination is set:
+/// Logs go to the Functions host (which forwards them to its console and Application Insights).
+/// Traces, metrics and logs are also exported by the worker only when a destination is set:
 /// Application Insights (<c>APPLICATIONINSIGHTS_CONNECTION_STRING</c>) and/or any OTLP collector
 /// (<c>OTEL_EXPORTER_OTLP_ENDPOINT</c>). With neither, no exporter is registered and nothing leaves the process.
 /// </summary>
@@ -18,11 +19,8 @@ public static class TelemetrySetup
 {
     public const string ServiceName = "run-ledger";
 
-    public static WebApplicationBuilder AddLedgerTelemetry(this WebApplicationBuilder builder)
+    public static IHostApplicationBuilder AddLedgerTelemetry(this IHostApplicationBuilder builder)
     {
-        // Scopes carry projectId/runId (RequestScopeMiddleware) into every console line.
-        builder.Logging.AddSimpleConsole(options => options.IncludeScopes = true);
-
         var appInsights = builder.Configuration["APPLICATIONINSIGHTS_CONNECTION_STRING"];
         var otlpEndpoint = builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"];
         var toAppInsights = !string.IsNullOrWhiteSpace(appInsights);
@@ -34,8 +32,10 @@ public static class TelemetrySetup
 
         var otel = builder.Services.AddOpenTelemetry()
             .ConfigureResource(resource => resource.AddService(ServiceName))
-            .WithTracing(tracing => tracing.AddSource(LedgerTelemetry.Name).AddAspNetCoreInstrumentation())
-            .WithMetrics(metrics => metrics.AddMeter(LedgerTelemetry.Name).AddAspNetCoreInstrumentation())
+            // The worker's own integration: invocation spans and their correlation with the host's.
+            .UseFunctionsWorkerDefaults()
+            .WithTracing(tracing => tracing.AddSource(LedgerTelemetry.Name))
+            .WithMetrics(metrics => metrics.AddMeter(LedgerTelemetry.Name))
             .WithLogging(configureBuilder: null, configureOptions: options =>
             {
                 options.IncludeScopes = true;

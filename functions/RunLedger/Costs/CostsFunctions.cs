@@ -5,27 +5,31 @@ using RunLedger.Http;
 using RunLedger.Ledger;
 using RunLedger.Runs;
 using Azure.Data.Tables;
+using Microsoft.Azure.Functions.Worker;
 
 namespace RunLedger.Costs;
 
-public static class CostsApi
+/// <summary>
+/// Money: a run's costs and invoice, and analytics over completed runs.
+/// <code>
+/// GET projects/{projectId}/runs/{runId}/costs   GetRunCosts      rows, exact totals, invoice (or CSV)
+/// GET costs/summary                             GetCostSummary   average cost per completed run
+/// GET costs/top                                 GetTopRuns       the most expensive completed runs
+/// </code>
+/// </summary>
+public sealed class CostsFunctions(RunStore runs, LedgerStorage storage)
 {
     public const int DefaultTop = 10;
     public const int MaxTop = 100;
 
-    public static IEndpointRouteBuilder MapCosts(this IEndpointRouteBuilder routes)
-    {
-        routes.MapGet("/api/projects/{projectId}/runs/{runId}/costs", GetRunCosts).WithName("GetRunCosts");
-        routes.MapGet("/api/costs/summary", GetSummary).WithName("GetCostSummary");
-        routes.MapGet("/api/costs/top", GetTop).WithName("GetTopRuns");
-        return routes;
-    }
-
     /// <summary>The run's cost rows, exact totals and invoice; <c>Accept: text/csv</c> gives the invoice lines as CSV.</summary>
-    private static async Task<IResult> GetRunCosts(
-        HttpContext context, string projectId, string runId, RunStore runs, LedgerStorage storage, CancellationToken cancellationToken)
+    [Function("GetRunCosts")]
+    public async Task<IResult> GetRunCosts(
+        [HttpTrigger(AuthorizationLevel.Function, "get", Route = "projects/{projectId}/runs/{runId}/costs")] HttpRequest request,
+        string projectId, string runId, CancellationToken cancellationToken)
     {
-        var run = await RunsApi.FindAsync(runs, projectId, runId, cancellationToken);
+        var context = request.HttpContext;
+        var run = await RunsFunctions.FindAsync(runs, projectId, runId, cancellationToken);
         var invoice = run.Document["invoice"]?.AsObject()
             ?? Invoice.Build(run.Costs["lines"]?.AsObject() ?? [], CostLedger.MarkupRate(run.Document));
 
@@ -84,9 +88,13 @@ public static class CostsApi
     }
 
     /// <summary>Over completed runs (optionally one project, completed within [from, to]): count, averages, total.</summary>
-    private static async Task<IResult> GetSummary(string? projectId, string? from, string? to, LedgerStorage storage, CancellationToken cancellationToken)
+    [Function("GetCostSummary")]
+    public async Task<IResult> GetSummary(
+        [HttpTrigger(AuthorizationLevel.Function, "get", Route = "costs/summary")] HttpRequest request,
+        CancellationToken cancellationToken)
     {
-        if (projectId is not null) RunsApi.CheckProject(projectId);
+        string? projectId = request.Query["projectId"], from = request.Query["from"], to = request.Query["to"];
+        if (projectId is not null) RunsFunctions.CheckProject(projectId);
         var start = ParseTime(from, "from") ?? DateTimeOffset.MinValue;
         var end = ParseTime(to, "to") ?? DateTimeOffset.MaxValue;
         if (start > end) throw LedgerException.BadRequest("'from' is later than 'to'.");
@@ -116,10 +124,14 @@ public static class CostsApi
     }
 
     /// <summary>The most expensive completed runs, costliest first.</summary>
-    private static async Task<IResult> GetTop(string? projectId, string? limit, LedgerStorage storage, CancellationToken cancellationToken)
+    [Function("GetTopRuns")]
+    public async Task<IResult> GetTop(
+        [HttpTrigger(AuthorizationLevel.Function, "get", Route = "costs/top")] HttpRequest request,
+        CancellationToken cancellationToken)
     {
-        if (projectId is not null) RunsApi.CheckProject(projectId);
-        var take = QueryValues.Limit(limit, DefaultTop, MaxTop);
+        string? projectId = request.Query["projectId"];
+        if (projectId is not null) RunsFunctions.CheckProject(projectId);
+        var take = QueryValues.Limit(request.Query["limit"], DefaultTop, MaxTop);
         var prefix = projectId is null ? "top|" : $"ptop|{projectId}|";
         var filter = TableClient.CreateQueryFilter($"PartitionKey eq {Keys.CostsPartition} and RowKey gt {prefix} and RowKey lt {prefix[..^1] + "}"}");
         var (rows, _) = await TablePaging.ReadAsync(storage.Table, filter, take, null, cancellationToken);

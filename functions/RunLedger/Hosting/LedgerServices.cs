@@ -1,0 +1,38 @@
+using Microsoft.Extensions.Options;
+using RunLedger.Costs;
+using RunLedger.Ledger;
+using RunLedger.Pipelines;
+using RunLedger.Progress;
+using RunLedger.Runs;
+
+namespace RunLedger.Hosting;
+
+public static class LedgerServices
+{
+    /// <summary>
+    /// Everything the ledger's functions use, on any host: the Functions worker (Program.cs),
+    /// and tests and tools that drive the handlers directly.
+    /// </summary>
+    public static IServiceCollection AddRunLedger(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<LedgerOptions>().Bind(configuration.GetSection(LedgerOptions.Section)).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<LedgerOptions>, LedgerOptionsValidator>();
+        services.AddSingleton(TimeProvider.System);
+        services.AddLedgerStorage(configuration);
+        services.AddHostedService<StorageInitializer>();
+        services.AddSingleton<RunStore>();
+        services.AddSingleton<RunPatcher>();
+        services.AddSingleton<PipelineStarter>();
+        services.AddSingleton<RunSignals>();
+        services.AddSingleton<EventStore>();
+        services.AddSingleton<DeadLetters>();
+        services.AddSingleton<ProgressHandler>();
+        services.AddSingleton<QueueProcessor>();
+        services.AddSingleton(sp => PricingTable.Load(
+            Path.Combine(AppContext.BaseDirectory, "Costs", "pricing.json"),
+            sp.GetRequiredService<IOptions<LedgerOptions>>().Value.PricingFile));
+        services.AddSingleton<CostLedger>();
+        services.AddSingleton<CostProjection>();
+        return services;
+    }
+}

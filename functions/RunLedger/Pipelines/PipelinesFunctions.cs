@@ -1,0 +1,31 @@
+using Microsoft.Azure.Functions.Worker;
+using RunLedger.Http;
+using RunLedger.Runs;
+
+namespace RunLedger.Pipelines;
+
+/// <summary>
+/// Starting pipelines.
+/// <code>
+/// POST pipelines   StartPipeline   the start webhook (Make.com); Idempotency-Key makes retries safe
+/// </code>
+/// </summary>
+public sealed class PipelinesFunctions(PipelineStarter starter)
+{
+    /// <summary>Creates the run and answers 202 with it and its status URL.</summary>
+    [Function("StartPipeline")]
+    public async Task<IResult> StartPipeline(
+        [HttpTrigger(AuthorizationLevel.Function, "post", Route = "pipelines")] HttpRequest request,
+        CancellationToken cancellationToken)
+    {
+        var idempotencyKey = request.Headers.TryGetValue("Idempotency-Key", out var key) ? key.ToString() : null;
+        if (idempotencyKey is { Length: 0 or > 256 })
+        {
+            throw LedgerException.BadRequest("'Idempotency-Key' must be 1 to 256 characters.");
+        }
+        var body = await JsonBody.ReadObjectAsync(request, cancellationToken);
+        var run = await starter.StartAsync(StartRequest.Parse(body), idempotencyKey, cancellationToken);
+        return RunsFunctions.WithETag(request.HttpContext, run,
+            TypedResults.Accepted(RunsFunctions.RunPath(run.ProjectId, run.RunId), run.Document));
+    }
+}

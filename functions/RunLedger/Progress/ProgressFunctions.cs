@@ -1,0 +1,136 @@
+using System.Globalization;
+using System.Text.Json.Nodes;
+using Microsoft.Azure.Functions.Worker;
+using Microsoft.Extensions.Options;
+using RunLedger.Http;
+using RunLedger.Ledger;
+using RunLedger.Runs;
+
+namespace RunLedger.Progress;
+
+/// <summary>
+/// Agent progress: reports in, history and live events out.
+/// <code>
+/// queue %RunLedger__ProgressQueue%                  AgentProgress     reports from agents (base64 JSON)
+/// POST  projects/{projectId}/runs/{runId}/progress  PostProgress      the same report over HTTP
+/// GET   projects/{projectId}/runs/{runId}/events    GetRunEvents      JSON pages, or Server-Sent Events
+/// GET   deadletters                                 ListDeadLetters   reports that could never be applied
+/// </code>
+/// </summary>
+public sealed class ProgressFunctions(
+    ProgressHandler handler, QueueProcessor processor, RunStore runs, EventStore events, RunSignals signals,
+    DeadLetters deadLetters, IOptions<LedgerOptions> options, TimeProvider clock)
+{
+    public const int DefaultEventPage = 100;
+
+    /// <summary>
+    /// The queue trigger. Malformed reports become dead letters and complete; a report whose run
+    /// does not exist yet, or that met a storage failure, throws, so the host retries it and after
+    /// <c>maxDequeueCount</c> tries moves it to the poison queue.
+    /// </summary>
+    [Function(QueueProcessor.FunctionName)]
+    public async Task AgentProgress(
+        [QueueTrigger("%RunLedger__ProgressQueue%", Connection = "AzureWebJobsStorage")] string message,
+        FunctionContext context, CancellationToken cancellationToken)
+    {
+        var metadata = context.BindingContext.BindingData;
+        var messageId = metadata.TryGetValue("Id", out var id) && id is string s ? s : Guid.NewGuid().ToString();
+        var dequeueCount = metadata.TryGetValue("DequeueCount", out var count)
+            && long.TryParse(Convert.ToString(count, CultureInfo.InvariantCulture), NumberStyles.Integer, CultureInfo.InvariantCulture, out var n) ? n : 1;
+        var insertedAt = metadata.TryGetValue("InsertionTime", out var inserted)
+            && DateTimeOffset.TryParse(Convert.ToString(inserted, CultureInfo.InvariantCulture)?.Trim('"'), CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var at)
+            ? at.ToUniversalTime() : clock.GetUtcNow();
+
+        if (!await processor.ProcessAsync(message, messageId, insertedAt, dequeueCount, cancellationToken))
+        {
+            throw new ReportNotAppliedException(messageId);
+        }
+    }
+
+    /// <summary>
+    /// For agents that cannot reach the queue: the same report, through the same handler. The
+    /// event id comes from the body, else the Idempotency-Key header, else it is new.
+    /// </summary>
+    [Function("PostProgress")]
+    public async Task<IResult> PostProgress(
+        [HttpTrigger(AuthorizationLevel.Function, "post", Route = "projects/{projectId}/runs/{runId}/progress")] HttpRequest request,
+        string projectId, string runId, CancellationToken cancellationToken)
+    {
+        RunsFunctions.CheckIds(projectId, runId);
+        var body = await JsonBody.ReadObjectAsync(request, cancellationToken);
+        foreach (var (name, value) in new[] { ("projectId", projectId), ("runId", runId) })
+        {
+            var given = JsonBody.OptionalString(body, name);
+            if (given is not null && given != value)
+            {
+                throw LedgerException.BadRequest($"'{name}' in the body ('{given}') differs from the URL ('{value}').");
+            }
+            body[name] = value;
+        }
+        var idempotencyKey = request.Headers.TryGetValue("Idempotency-Key", out var key) ? key.ToString() : null;
+        var report = ProgressReport.Parse(body, idempotencyKey ?? Guid.NewGuid().ToString(), clock.GetUtcNow());
+        var (outcome, sequence) = await handler.ApplyAsync(report, cancellationToken);
+        return outcome switch
+        {
+            ReportOutcome.RunNotFound => throw LedgerException.NotFound($"Run '{runId}' does not exist in project '{projectId}'."),
+            ReportOutcome.Duplicate => TypedResults.Ok(new JsonObject { ["eventId"] = report.EventId, ["duplicate"] = true }),
+            _ => TypedResults.Accepted(RunsFunctions.RunPath(projectId, runId) + "/events",
+                new JsonObject { ["eventId"] = report.EventId, ["seq"] = sequence, ["duplicate"] = false }),
+        };
+    }
+
+    /// <summary>The run's history: Server-Sent Events when asked for, else a JSON page.</summary>
+    [Function("GetRunEvents")]
+    public async Task<IResult> GetRunEvents(
+        [HttpTrigger(AuthorizationLevel.Function, "get", Route = "projects/{projectId}/runs/{runId}/events")] HttpRequest request,
+        string projectId, string runId, CancellationToken cancellationToken)
+    {
+        var run = await RunsFunctions.FindAsync(runs, projectId, runId, cancellationToken);
+        var lastEventId = request.Headers["Last-Event-ID"].ToString();
+        var from = ParseSequence(lastEventId.Length > 0 ? lastEventId : request.Query["after"], lastEventId.Length > 0 ? "Last-Event-ID" : "after");
+
+        if (request.Headers.Accept.ToString().Contains("text/event-stream", StringComparison.OrdinalIgnoreCase))
+        {
+            await ServerSentEvents.WriteAsync(request.HttpContext, run, from, runs, events, signals, options.Value, cancellationToken);
+            return TypedResults.Empty;
+        }
+
+        var pageSize = QueryValues.Limit(request.Query["limit"], DefaultEventPage, EventStore.MaxPageSize);
+        var (items, more) = await events.ListAsync(projectId, runId, from, pageSize, cancellationToken);
+        long? next = more ? (long)items[^1]["seq"]! : null;
+        return TypedResults.Ok(new JsonObject
+        {
+            ["items"] = new JsonArray([.. items]),
+            ["next"] = next,
+        });
+    }
+
+    [Function("ListDeadLetters")]
+    public async Task<IResult> ListDeadLetters(
+        [HttpTrigger(AuthorizationLevel.Function, "get", Route = "deadletters")] HttpRequest request,
+        CancellationToken cancellationToken)
+    {
+        var pageSize = QueryValues.Limit(request.Query["limit"], RunsFunctions.DefaultPageSize, RunsFunctions.MaxPageSize);
+        string? after = null;
+        if ((string?)request.Query["continuationToken"] is { } token)
+        {
+            after = RunStore.DecodeToken(token, Keys.IsDeadLetterRow)
+                ?? throw LedgerException.BadRequest("'continuationToken' is not one this service issued.");
+        }
+        var (items, next) = await deadLetters.ListAsync(pageSize, after, cancellationToken);
+        return TypedResults.Ok(new JsonObject
+        {
+            ["items"] = new JsonArray([.. items]),
+            ["continuationToken"] = next is null ? null : RunStore.EncodeToken(next),
+        });
+    }
+
+    private static long ParseSequence(string? value, string name) =>
+        value is null ? 0
+        : long.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n < 9_999_999_999 ? n
+        : throw LedgerException.BadRequest($"'{name}' must be an event sequence number (0 or more).");
+}
+
+/// <summary>Fails the queue invocation so the host retries the message (and in the end poisons it).</summary>
+public sealed class ReportNotAppliedException(string messageId)
+    : Exception($"Queue message {messageId} was not applied yet (its run does not exist, or storage failed); the host will retry it.");

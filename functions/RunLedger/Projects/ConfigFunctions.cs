@@ -1,0 +1,39 @@
+using Microsoft.Azure.Functions.Worker;
+using RunLedger.Http;
+using RunLedger.Runs;
+
+namespace RunLedger.Projects;
+
+/// <summary>
+/// A project's (client's) stored config: pipeline definition, invoice markup, anything else.
+/// Each run freezes a copy at start (<c>configSnapshot</c>), so changes here never alter runs.
+/// <code>
+/// GET projects/{projectId}/config   GetProjectConfig
+/// PUT projects/{projectId}/config   PutProjectConfig
+/// </code>
+/// </summary>
+public sealed class ConfigFunctions(RunStore store)
+{
+    [Function("GetProjectConfig")]
+    public async Task<IResult> GetConfig(
+        [HttpTrigger(AuthorizationLevel.Function, "get", Route = "projects/{projectId}/config")] HttpRequest request,
+        string projectId, CancellationToken cancellationToken)
+    {
+        RunsFunctions.CheckProject(projectId);
+        var config = await store.GetConfigAsync(projectId, cancellationToken)
+            ?? throw LedgerException.NotFound($"Project '{projectId}' has no stored config.");
+        return TypedResults.Ok(config);
+    }
+
+    [Function("PutProjectConfig")]
+    public async Task<IResult> PutConfig(
+        [HttpTrigger(AuthorizationLevel.Function, "put", Route = "projects/{projectId}/config")] HttpRequest request,
+        string projectId, CancellationToken cancellationToken)
+    {
+        RunsFunctions.CheckProject(projectId);
+        var config = await JsonBody.ReadObjectAsync(request, cancellationToken);
+        Costs.CostLedger.CheckInvoiceSettings(config, "invoice");
+        await store.PutConfigAsync(projectId, config, cancellationToken);
+        return TypedResults.Ok(config);
+    }
+}

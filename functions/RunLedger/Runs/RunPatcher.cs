@@ -1,0 +1,44 @@
+using Azure;
+using Azure.Data.Tables;
+using RunLedger.Http;
+using RunLedger.Ledger;
+
+namespace RunLedger.Runs;
+
+/// <summary>
+/// Applies a validated partial run. Without <c>If-Match</c>, a concurrent change makes the save
+/// fail on the ETag and the patch is re-applied to the fresh run, so no writer's update is lost.
+/// </summary>
+public sealed class RunPatcher(RunStore store, Costs.CostProjection projection, TimeProvider clock)
+{
+    public async Task<RunRecord> PatchAsync(string projectId, string runId, System.Text.Json.Nodes.JsonObject patch, string? ifMatch, CancellationToken cancellationToken)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            var run = await RunsFunctions.FindAsync(store, projectId, runId, cancellationToken);
+            if (ifMatch is not null && ifMatch != "*" && new ETag(ifMatch) != run.ETag)
+            {
+                throw LedgerException.PreconditionFailed(
+                    $"Run '{runId}' has changed since ETag {ifMatch} was read; GET it again and re-apply the change.");
+            }
+            var wasTerminal = RunStatus.IsTerminal(run.Status);
+            RunRules.Apply(run.Document, patch, clock.GetUtcNow());
+            if (!wasTerminal && RunStatus.IsTerminal(run.Status)) Costs.CostLedger.ShowTotals(run);
+            try
+            {
+                await store.SaveAsync(run, null, cancellationToken);
+                await projection.SyncAsync(run, cancellationToken);
+                return run;
+            }
+            catch (TableTransactionFailedException e) when (e.Status == StatusCodes.Status412PreconditionFailed)
+            {
+                if (ifMatch is not null && ifMatch != "*")
+                {
+                    throw LedgerException.PreconditionFailed($"Run '{runId}' changed while the patch was applied; GET it again.");
+                }
+                if (attempt >= Contention.MaxAttempts) throw;
+                await Contention.DelayAsync(attempt, cancellationToken);
+            }
+        }
+    }
+}

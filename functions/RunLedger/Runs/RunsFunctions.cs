@@ -1,0 +1,107 @@
+using System.Text.Json.Nodes;
+using Microsoft.Azure.Functions.Worker;
+using RunLedger.Http;
+using RunLedger.Ledger;
+
+namespace RunLedger.Runs;
+
+/// <summary>
+/// Runs: status checks and updates.
+/// <code>
+/// GET   projects/{projectId}/runs           ListRuns       newest first, paged, by status
+/// GET   projects/{projectId}/runs/latest    GetLatestRun
+/// GET   projects/{projectId}/runs/{runId}   GetRun         with its ETag
+/// PATCH projects/{projectId}/runs/{runId}   PatchRun       deep merge, If-Match, forward-only status
+/// </code>
+/// </summary>
+public sealed class RunsFunctions(RunStore store, RunPatcher patcher)
+{
+    public const int DefaultPageSize = 20;
+    public const int MaxPageSize = 100;
+
+    [Function("ListRuns")]
+    public async Task<IResult> ListRuns(
+        [HttpTrigger(AuthorizationLevel.Function, "get", Route = "projects/{projectId}/runs")] HttpRequest request,
+        string projectId, CancellationToken cancellationToken)
+    {
+        CheckProject(projectId);
+        var query = request.Query;
+        var pageSize = QueryValues.Limit(query["limit"], DefaultPageSize, MaxPageSize);
+        var statusFilter = (string?)query["status"] is { } status
+            ? RunStatus.Normalize(status) ?? throw LedgerException.BadRequest($"'status' must be {RunStatus.Describe()}.")
+            : null;
+        var after = (string?)query["continuationToken"] is { } token
+            ? RunStore.DecodeToken(token) ?? throw LedgerException.BadRequest("'continuationToken' is not one this service issued.")
+            : null;
+
+        var (items, next) = await store.ListAsync(projectId, statusFilter, pageSize, after, cancellationToken);
+        return TypedResults.Ok(new JsonObject
+        {
+            ["items"] = new JsonArray([.. items]),
+            ["continuationToken"] = next,
+        });
+    }
+
+    [Function("GetLatestRun")]
+    public async Task<IResult> GetLatestRun(
+        [HttpTrigger(AuthorizationLevel.Function, "get", Route = "projects/{projectId}/runs/latest")] HttpRequest request,
+        string projectId, CancellationToken cancellationToken)
+    {
+        CheckProject(projectId);
+        var (items, _) = await store.ListAsync(projectId, null, 1, null, cancellationToken);
+        if (items.Count == 0)
+        {
+            throw LedgerException.NotFound($"Project '{projectId}' has no runs.");
+        }
+        var run = await FindAsync(store, projectId, (string)items[0]["runId"]!, cancellationToken);
+        return WithETag(request.HttpContext, run, TypedResults.Ok(run.Document));
+    }
+
+    [Function("GetRun")]
+    public async Task<IResult> GetRun(
+        [HttpTrigger(AuthorizationLevel.Function, "get", Route = "projects/{projectId}/runs/{runId}")] HttpRequest request,
+        string projectId, string runId, CancellationToken cancellationToken)
+    {
+        var run = await FindAsync(store, projectId, runId, cancellationToken);
+        return WithETag(request.HttpContext, run, TypedResults.Ok(run.Document));
+    }
+
+    /// <summary><c>updateRunIndex</c>: deep-merges a partial run, honouring <c>If-Match</c>.</summary>
+    [Function("PatchRun")]
+    public async Task<IResult> PatchRun(
+        [HttpTrigger(AuthorizationLevel.Function, "patch", Route = "projects/{projectId}/runs/{runId}")] HttpRequest request,
+        string projectId, string runId, CancellationToken cancellationToken)
+    {
+        CheckIds(projectId, runId);
+        var patch = RunRules.ValidatePatch(await JsonBody.ReadObjectAsync(request, cancellationToken));
+        var ifMatch = request.Headers.IfMatch.Count > 0 ? request.Headers.IfMatch.ToString() : null;
+        var run = await patcher.PatchAsync(projectId, runId, patch, ifMatch, cancellationToken);
+        return WithETag(request.HttpContext, run, TypedResults.Ok(run.Document));
+    }
+
+    public static string RunPath(string projectId, string runId) => $"/api/projects/{projectId}/runs/{runId}";
+
+    public static async Task<RunRecord> FindAsync(RunStore store, string projectId, string runId, CancellationToken cancellationToken)
+    {
+        CheckIds(projectId, runId);
+        return await store.GetAsync(projectId, runId, cancellationToken)
+            ?? throw LedgerException.NotFound($"Run '{runId}' does not exist in project '{projectId}'.");
+    }
+
+    public static void CheckProject(string projectId)
+    {
+        if (Keys.Problem("projectId", projectId) is { } problem) throw LedgerException.BadRequest(problem);
+    }
+
+    public static void CheckIds(string projectId, string runId)
+    {
+        CheckProject(projectId);
+        if (Keys.Problem("runId", runId) is { } problem) throw LedgerException.BadRequest(problem);
+    }
+
+    public static IResult WithETag(HttpContext context, RunRecord run, IResult result)
+    {
+        context.Response.Headers.ETag = run.ETag.ToString("H");
+        return result;
+    }
+}
