@@ -1,0 +1,30 @@
+using System.Globalization;
+using System.Text.Json;
+using Azure.Storage.Queues.Models;
+using FunctionsHost.Rpc;
+
+namespace FunctionsHost.Queues;
+
+/// <summary>The trigger input and metadata the host sends for a queue message.</summary>
+internal static class QueueTriggerData
+{
+    public static Dictionary<string, TypedData> Metadata(QueueMessage message, string text) => new()
+    {
+        ["QueueTrigger"] = new TypedData { String = text },
+        ["Id"] = new TypedData { String = message.MessageId },
+        ["PopReceipt"] = new TypedData { String = message.PopReceipt },
+        ["DequeueCount"] = new TypedData { Json = message.DequeueCount.ToString(CultureInfo.InvariantCulture) },
+        ["InsertionTime"] = Date(message.InsertedOn),
+        ["ExpirationTime"] = Date(message.ExpiresOn),
+        ["NextVisibleTime"] = Date(message.NextVisibleOn),
+    };
+
+    /// <summary>For the admin API: the input is the message text; there is no stored message.</summary>
+    public static Dictionary<string, TypedData> Metadata(string text) => new()
+    {
+        ["QueueTrigger"] = new TypedData { String = text },
+    };
+
+    private static TypedData Date(DateTimeOffset? value) =>
+        new() { Json = value is { } date ? JsonSerializer.Serialize(date) : "null" };
+}
