@@ -12,8 +12,8 @@ public sealed class QueueFunctions(ILogger<QueueFunctions> logger)
 {
     [Function("Work")]
     public void Work(
-        [QueueTrigger("%WorkQueue%")] string message, long dequeueCount, string id, string popReceipt,
-        DateTimeOffset insertionTime, DateTimeOffset expirationTime, DateTimeOffset nextVisibleTime)
+        [QueueTrigger("%WorkQueue%")] string message, long dequeueCount, string? id, string? popReceipt,
+        DateTimeOffset? insertionTime, DateTimeOffset? expirationTime, DateTimeOffset? nextVisibleTime)
     {
         logger.LogInformation(
             "Work {Message} dequeue {DequeueCount} id {Id} pop {PopReceipt} inserted {InsertionTime:O} expires {ExpirationTime:O} visible {NextVisibleTime:O}",

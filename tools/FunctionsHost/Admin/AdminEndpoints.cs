@@ -38,7 +38,7 @@ public static class AdminEndpoints
         }
         var input = await ReadInputAsync(context);
         var trigger = function.Trigger == TriggerKind.Timer
-            ? TimerListener.TimerInfo(last: null, next: null, isPastDue: false)
+            ? TimerListener.TimerInfo(status: null, isPastDue: false)
             : new TypedData { String = input };
         var metadata = function.Trigger == TriggerKind.Queue ? QueueTriggerData.Metadata(input) : new Dictionary<string, TypedData>();
         // Like the host: accepted now, run in the background; the outcome shows in the logs.

@@ -21,7 +21,7 @@ internal sealed class HttpTriggerHandler(
     IHttpForwarder forwarder,
     ILogger logger)
 {
-    private static readonly HttpMessageInvoker Client = new(new SocketsHttpHandler
+    private static readonly HttpMessageInvoker Client = new(new WorkerConnectRetry(new SocketsHttpHandler
     {
         UseProxy = false,
         AllowAutoRedirect = false,
@@ -29,7 +29,7 @@ internal sealed class HttpTriggerHandler(
         UseCookies = false,
         ActivityHeadersPropagator = null,
         ConnectTimeout = TimeSpan.FromSeconds(15),
-    });
+    }));
 
     // The host's forwarder gives up on a response idle this long; streams need heartbeats below it.
     private static readonly ForwarderRequestConfig RequestConfig = new() { ActivityTimeout = TimeSpan.FromSeconds(240) };

@@ -8,14 +8,15 @@ namespace FunctionsHost.Timers;
 
 /// <summary>
 /// Fires a timer function on its schedule (local time, as the host), optionally once at start-up.
-/// The schedule status lives in memory: <c>Last</c> is the previous occurrence fired, and an
-/// occurrence invoked after the next one was already due (e.g. while the worker restarted) is
-/// past due. A failed run is not retried, as under the host.
+/// The schedule status is the host's, kept in memory rather than in blob storage: each run gets
+/// the status saved after the previous one (<c>Last</c> = that run's occurrence, <c>Next</c> =
+/// this one), and a run whose occurrence was already overtaken by the following one (e.g. it
+/// waited for a worker restart) is past due. A failed run is not retried, as under the host.
 /// </summary>
 public sealed class TimerListener(FunctionDescriptor function, FunctionInvoker invoker, ILogger logger)
 {
     private readonly TimerSchedule schedule = TimerSchedule.Parse(function.Schedule!);
-    private DateTime? last;
+    private ScheduleStatus? status;
 
     public FunctionDescriptor Function => function;
 
@@ -28,6 +29,7 @@ public sealed class TimerListener(FunctionDescriptor function, FunctionInvoker i
                 await FireAsync(DateTime.Now, stoppingToken);
             }
             var next = schedule.GetNext(DateTime.Now);
+            status ??= new ScheduleStatus(default, next, DateTime.Now);
             while (!stoppingToken.IsCancellationRequested)
             {
                 var wait = next - DateTime.Now;
@@ -49,8 +51,9 @@ public sealed class TimerListener(FunctionDescriptor function, FunctionInvoker i
         try
         {
             var next = schedule.GetNext(occurrence);
-            var result = await invoker.InvokeAsync(function, TimerInfo(last, next, isPastDue: next < DateTime.Now), new Dictionary<string, TypedData>(), stoppingToken);
-            last = occurrence;
+            var given = status ?? new ScheduleStatus(default, occurrence, DateTime.Now);
+            var result = await invoker.InvokeAsync(function, TimerInfo(given, isPastDue: next < DateTime.Now), new Dictionary<string, TypedData>(), stoppingToken);
+            status = new ScheduleStatus(occurrence, next, DateTime.Now);
             if (!result.Succeeded())
             {
                 TimerLog.Failed(logger, function.Name, result.Result?.Exception?.Message ?? "failed");
@@ -63,16 +66,19 @@ public sealed class TimerListener(FunctionDescriptor function, FunctionInvoker i
     }
 
     /// <summary>TimerInfo as the host serializes it for the worker.</summary>
-    public static TypedData TimerInfo(DateTime? last, DateTime? next, bool isPastDue) => new()
+    public static TypedData TimerInfo(ScheduleStatus? status, bool isPastDue) => new()
     {
         Json = JsonSerializer.Serialize(new
         {
             Schedule = new { AdjustForDST = true },
-            ScheduleStatus = next is null ? null : new { Last = last ?? default, Next = next.Value, LastUpdated = DateTime.Now },
+            ScheduleStatus = status,
             IsPastDue = isPastDue,
         }),
     };
 }
+
+/// <summary>The host's ScheduleStatus: the last occurrence run, the next one due, when it was recorded.</summary>
+public sealed record ScheduleStatus(DateTime Last, DateTime Next, DateTime LastUpdated);
 
 internal static partial class TimerLog
 {
