@@ -1,0 +1,135 @@
+using System.Globalization;
+using FunctionsHost.Functions;
+using FunctionsHost.Rpc;
+using FunctionsHost.Worker;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.Logging;
+using Yarp.ReverseProxy.Forwarder;
+
+namespace FunctionsHost.Http;
+
+/// <summary>
+/// Serves HTTP triggers as the host does with ASP.NET Core integration: match the function,
+/// tag the request with <c>x-ms-invocation-id</c>, forward it to the worker's own HTTP server
+/// and send the paired <c>InvocationRequest</c> at the same time. The response streams through.
+/// </summary>
+internal sealed class HttpTriggerHandler(
+    HttpRouter router,
+    WorkerSupervisor supervisor,
+    FunctionKeys keys,
+    IHttpForwarder forwarder,
+    ILogger logger)
+{
+    private static readonly HttpMessageInvoker Client = new(new WorkerConnectRetry(new SocketsHttpHandler
+    {
+        UseProxy = false,
+        AllowAutoRedirect = false,
+        AutomaticDecompression = System.Net.DecompressionMethods.None,
+        UseCookies = false,
+        ActivityHeadersPropagator = null,
+        ConnectTimeout = TimeSpan.FromSeconds(15),
+    }));
+
+    // The host's forwarder gives up on a response idle this long; streams need heartbeats below it.
+    private static readonly ForwarderRequestConfig RequestConfig = new() { ActivityTimeout = TimeSpan.FromSeconds(240) };
+
+    public async Task HandleAsync(HttpContext context)
+    {
+        if (router.Match(context) is not var (function, routeValues))
+        {
+            context.Response.StatusCode = StatusCodes.Status404NotFound;
+            return;
+        }
+        if (!keys.Allows(context, function))
+        {
+            context.Response.StatusCode = StatusCodes.Status401Unauthorized;
+            return;
+        }
+        var worker = await supervisor.WaitReadyAsync(context.RequestAborted);
+        if (worker.HttpUri is null)
+        {
+            await Problem(context, 500, "The worker did not report an HttpUri; is ConfigureFunctionsWebApplication() called?");
+            return;
+        }
+
+        var request = FunctionInvoker.NewRequest(function, new TypedData { Http = new RpcHttp() }, RouteMetadata(routeValues));
+        context.Request.Headers["x-ms-invocation-id"] = request.InvocationId;
+        var invocation = worker.Channel.InvokeAsync(request);
+        // A client that goes away cancels the invocation, so the function's CancellationToken fires.
+        using var cancel = context.RequestAborted.Register(() => worker.Channel.Cancel(request.InvocationId));
+
+        var transformer = new InvocationTransformer(invocation);
+        var error = await forwarder.SendAsync(context, worker.HttpUri.ToString(), Client, RequestConfig, transformer);
+        if (error != ForwarderError.None)
+        {
+            HttpLog.ForwardFailed(logger, function.Name, error.ToString());
+            _ = invocation.ContinueWith(static t => t.Exception, TaskScheduler.Default);
+            return;
+        }
+        var result = await ResultOrFailure(invocation);
+        if (!result.Succeeded() && !context.Response.HasStarted)
+        {
+            await Problem(context, 500, $"Function '{function.Name}' failed: {result.Result?.Exception?.Message ?? "no result"}");
+        }
+    }
+
+    /// <summary>Route parameters travel as trigger metadata; the worker binds function parameters from them.</summary>
+    private static Dictionary<string, TypedData> RouteMetadata(RouteValueDictionary values) =>
+        values.Where(v => v.Value is not null).ToDictionary(
+            v => v.Key,
+            v => new TypedData { String = Convert.ToString(v.Value, CultureInfo.InvariantCulture) ?? "" },
+            StringComparer.OrdinalIgnoreCase);
+
+    private static async Task<InvocationResponse> ResultOrFailure(Task<InvocationResponse> invocation)
+    {
+        try
+        {
+            return await invocation;
+        }
+        catch (WorkerGoneException e)
+        {
+            return new InvocationResponse { Result = new StatusResult { Status = StatusResult.Types.Status.Failure, Exception = new RpcException { Message = e.Message } } };
+        }
+    }
+
+    private static Task Problem(HttpContext context, int status, string detail)
+    {
+        context.Response.Clear();
+        return Results.Problem(statusCode: status, title: "Function invocation failed", detail: detail).ExecuteAsync(context);
+    }
+
+    /// <summary>
+    /// A function that throws still gets an empty 200 from the worker's HTTP server; for an empty
+    /// response this waits for the invocation's result and leaves the response unstarted when it
+    /// failed, so the handler can answer 500. Streamed responses are never held back.
+    /// </summary>
+    private sealed class InvocationTransformer(Task<InvocationResponse> invocation) : HttpTransformer
+    {
+        public override async ValueTask<bool> TransformResponseAsync(HttpContext httpContext, HttpResponseMessage? proxyResponse, CancellationToken cancellationToken)
+        {
+            if (proxyResponse?.Content.Headers.ContentLength == 0)
+            {
+                try
+                {
+                    var result = await invocation.WaitAsync(TimeSpan.FromSeconds(5), cancellationToken);
+                    if (!result.Succeeded())
+                    {
+                        return false;
+                    }
+                }
+                catch (Exception e) when (e is TimeoutException or WorkerGoneException or OperationCanceledException)
+                {
+                    // No verdict yet: pass the worker's response through as it is.
+                }
+            }
+            return await base.TransformResponseAsync(httpContext, proxyResponse, cancellationToken);
+        }
+    }
+}
+
+internal static partial class HttpLog
+{
+    [LoggerMessage(200, LogLevel.Warning, "Forwarding to function {Function} failed: {Error}")]
+    public static partial void ForwardFailed(ILogger logger, string function, string error);
+}

@@ -1,0 +1,54 @@
+using Azure;
+using Azure.Storage.Queues;
+using Azure.Storage.Queues.Models;
+
+namespace FunctionsHost.Queues;
+
+/// <summary>
+/// Keeps a message hidden while its function runs: every half lease it extends the visibility
+/// timeout, which gives the message a new pop receipt (the one to delete or release it with).
+/// </summary>
+internal sealed class LeaseRenewal : IDisposable
+{
+    private readonly CancellationTokenSource stop = new();
+    private readonly Task renewing;
+
+    public LeaseRenewal(QueueClient queue, QueueMessage message)
+    {
+        PopReceipt = message.PopReceipt;
+        renewing = RenewAsync(queue, message.MessageId, stop.Token);
+    }
+
+    public string PopReceipt { get; private set; }
+
+    private async Task RenewAsync(QueueClient queue, string messageId, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            await Task.Delay(QueueListener.Lease / 2, cancellationToken);
+            try
+            {
+                var receipt = await queue.UpdateMessageAsync(messageId, PopReceipt, visibilityTimeout: QueueListener.Lease, cancellationToken: cancellationToken);
+                PopReceipt = receipt.Value.PopReceipt;
+            }
+            catch (RequestFailedException)
+            {
+                // Retried at the next half lease; if the lease lapses the message is redelivered.
+            }
+        }
+    }
+
+    public async Task StopAsync()
+    {
+        await stop.CancelAsync();
+        try
+        {
+            await renewing;
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    public void Dispose() => stop.Dispose();
+}

@@ -1,0 +1,42 @@
+using FunctionsHost.Configuration;
+using FunctionsHost.Functions;
+using FunctionsHost.Queues;
+using FunctionsHost.Timers;
+using FunctionsHost.Worker;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace FunctionsHost.Triggers;
+
+/// <summary>Starts a queue listener or timer for every such function once the worker reported them.</summary>
+public sealed class TriggerListeners(
+    WorkerSupervisor supervisor,
+    FunctionInvoker invoker,
+    QueueServiceFactory queues,
+    HostJson hostJson,
+    ILoggerFactory loggerFactory) : BackgroundService
+{
+    private readonly TaskCompletionSource<IReadOnlyList<QueueListener>> queueListeners = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public Task<IReadOnlyList<QueueListener>> QueueListeners => queueListeners.Task;
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var functions = await supervisor.Functions.WaitAsync(stoppingToken);
+        var queueLogger = loggerFactory.CreateLogger("Host.Queues");
+        var timerLogger = loggerFactory.CreateLogger("Host.Timers");
+        var listeners = functions
+            .Where(f => f.Trigger == TriggerKind.Queue)
+            .Select(f => new QueueListener(
+                f,
+                queues.GetQueue(f.Connection, f.QueueName!),
+                queues.GetQueue(f.Connection, f.QueueName + "-poison"),
+                hostJson.Queues,
+                invoker,
+                queueLogger))
+            .ToList();
+        queueListeners.TrySetResult(listeners);
+        var timers = functions.Where(f => f.Trigger == TriggerKind.Timer).Select(f => new TimerListener(f, invoker, timerLogger));
+        await Task.WhenAll(listeners.Select(l => l.RunAsync(stoppingToken)).Concat(timers.Select(t => t.RunAsync(stoppingToken))));
+    }
+}
