@@ -20,14 +20,15 @@ public sealed partial class ProblemMiddleware(ILogger<ProblemMiddleware> logger)
         }
         catch (Exception exception) when (context.GetHttpContext() is { } http && !http.Response.HasStarted)
         {
-            var problem = Describe(exception, http);
+            var problem = ToProblem(exception, http.Response, logger);
             // Written directly rather than through IProblemDetailsService, which declines when the
             // client only accepts other types (an EventSource asks for text/event-stream).
             context.GetInvocationResult().Value = TypedResults.Problem(problem);
         }
     }
 
-    private ProblemDetails Describe(Exception exception, HttpContext http)
+    /// <summary>The problem an exception becomes; sets <c>Retry-After</c> on <paramref name="response"/> for a 503.</summary>
+    public static ProblemDetails ToProblem(Exception exception, HttpResponse response, ILogger logger)
     {
         // The worker wraps what the function threw.
         var e = exception is AggregateException { InnerExceptions.Count: 1 } single ? single.InnerException! : exception;
@@ -39,7 +40,7 @@ public sealed partial class ProblemMiddleware(ILogger<ProblemMiddleware> logger)
                 return new ProblemDetails { Status = StatusCodes.Status413PayloadTooLarge, Title = "Payload too large", Detail = tooLarge.Message };
             case BadHttpRequestException bad:
                 return new ProblemDetails { Status = bad.StatusCode, Title = "Bad request", Detail = bad.Message };
-            case OperationCanceledException when http.RequestAborted.IsCancellationRequested:
+            case OperationCanceledException when response.HttpContext.RequestAborted.IsCancellationRequested:
                 return new ProblemDetails { Status = 499, Title = "Client closed request", Detail = "The client went away before the answer." };
         }
 
@@ -49,7 +50,7 @@ public sealed partial class ProblemMiddleware(ILogger<ProblemMiddleware> logger)
             LogStorageFailure(logger, status, code, requestId);
             if (StorageFailure.IsTransient(e))
             {
-                http.Response.Headers.RetryAfter = StorageFailure.RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                response.Headers.RetryAfter = StorageFailure.RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
                 return new ProblemDetails
                 {
                     Status = StatusCodes.Status503ServiceUnavailable,

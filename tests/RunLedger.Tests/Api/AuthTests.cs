@@ -3,45 +3,64 @@ using RunLedger.Tests.Support;
 
 namespace RunLedger.Tests.Api;
 
-public sealed class AuthTests : LedgerTest
+/// <summary>
+/// Function keys, enforced by the host in front of the worker (the local host when keys are
+/// configured, as the Azure host always does): one credential, in <c>x-functions-key</c> or <c>?code=</c>.
+/// </summary>
+public sealed class AuthTests(AuthTests.Host host) : LedgerTest(host), IClassFixture<AuthTests.Host>
 {
-    public AuthTests() => App.With("RunLedger:FunctionKeys", "key-one, key-two");
+    public sealed class Host : LedgerHost
+    {
+        protected override IEnumerable<KeyValuePair<string, string?>> MoreSettings =>
+            [new(FunctionsHost.Http.FunctionKeys.Setting, "key-one, key-two")];
+    }
 
     [Fact]
-    public async Task WithKeysConfiguredRequestsWithoutAKeyAre401()
+    public async Task WithKeysConfiguredRequestsWithoutAKeyAre401AndReachNothing()
     {
-        var detail = await (await Client.GetAsync("/api/projects/p1/runs")).AssertProblemAsync(401);
-        Assert.Contains("x-functions-key", detail, StringComparison.Ordinal);
-        await (await Client.PostJsonAsync("/api/pipelines", """{"projectId":"p1"}""")).AssertProblemAsync(401);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await Client.GetAsync($"/api/projects/{P}/runs")).StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await Client.PostJsonAsync("/api/pipelines", $$"""{"projectId":"{{P}}"}""")).StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await Client.GetAsync("/api/deadletters")).StatusCode);
+
+        var request = new HttpRequestMessage(HttpMethod.Get, $"/api/projects/{P}/runs/latest");
+        request.Headers.Add("x-functions-key", "key-one");
+        Assert.Equal(HttpStatusCode.NotFound, (await Client.SendAsync(request)).StatusCode); // the start above created nothing
     }
 
     [Fact]
     public async Task AWrongKeyIs401()
     {
-        var request = new HttpRequestMessage(HttpMethod.Get, "/api/projects/p1/runs");
+        var request = new HttpRequestMessage(HttpMethod.Get, $"/api/projects/{P}/runs");
         request.Headers.Add("x-functions-key", "key-on");
-        await (await Client.SendAsync(request)).AssertProblemAsync(401);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await Client.SendAsync(request)).StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await Client.GetAsync($"/api/projects/{P}/runs?code=key-one2")).StatusCode);
     }
 
     [Fact]
     public async Task AnyConfiguredKeyInTheHeaderOrCodeQueryIsAccepted()
     {
-        var request = new HttpRequestMessage(HttpMethod.Get, "/api/projects/p1/runs");
+        var request = new HttpRequestMessage(HttpMethod.Get, $"/api/projects/{P}/runs");
         request.Headers.Add("x-functions-key", "key-two");
         Assert.Equal(HttpStatusCode.OK, (await Client.SendAsync(request)).StatusCode);
-        Assert.Equal(HttpStatusCode.OK, (await Client.GetAsync("/api/projects/p1/runs?code=key-one")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await Client.GetAsync($"/api/projects/{P}/runs?code=key-one")).StatusCode);
     }
 
     [Fact]
-    public async Task HealthAndTheHostReadinessProbeAreAnonymous()
+    public async Task HealthAndTheOpenApiDocumentAreAnonymous()
     {
         Assert.Equal(HttpStatusCode.OK, (await Client.GetAsync("/api/health")).StatusCode);
-        Assert.Equal(HttpStatusCode.OK, (await Client.GetAsync("/")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await Client.GetAsync("/api/openapi.json")).StatusCode);
     }
 
     [Fact]
-    public async Task TheQueueInvocationPathAlsoNeedsAKeyWhenTheAppServesHttpItself()
+    public async Task EveryFunctionButHealthAndOpenApiDeclaresAuthLevelFunction()
     {
-        await (await Client.PostJsonAsync("/AgentProgress", """{"Data":{"message":"{}"},"Metadata":{}}""")).AssertProblemAsync(401);
+        var levels = RunLedger.Hosting.OpenApiDocument.HttpFunctions(typeof(RunLedger.Hosting.LedgerServices).Assembly)
+            .ToDictionary(f => f.Name, f => f.Auth);
+
+        Assert.Equal(["GetOpenApiDocument", "Health"],
+            levels.Where(l => l.Value == Microsoft.Azure.Functions.Worker.AuthorizationLevel.Anonymous).Select(l => l.Key).Order());
+        Assert.All(levels.Where(l => l.Key is not ("Health" or "GetOpenApiDocument")),
+            l => Assert.Equal(Microsoft.Azure.Functions.Worker.AuthorizationLevel.Function, l.Value));
     }
 }

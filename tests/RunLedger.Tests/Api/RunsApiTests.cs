@@ -4,11 +4,11 @@ using RunLedger.Tests.Support;
 
 namespace RunLedger.Tests.Api;
 
-public sealed class RunsApiTests : LedgerTest
+public sealed class RunsApiTests(LedgerHost host) : LedgerTest(host), IClassFixture<LedgerHost>
 {
-    private async Task<string> NewRunAsync(string projectId = "p1", string? runId = null)
+    private async Task<string> NewRunAsync(string? projectId = null, string? runId = null)
     {
-        var body = new JsonObject { ["projectId"] = projectId };
+        var body = new JsonObject { ["projectId"] = projectId ?? P };
         if (runId is not null) body["runId"] = runId;
         return (string)(await StartAsync(body.ToJsonString()))["runId"]!;
     }
@@ -17,7 +17,7 @@ public sealed class RunsApiTests : LedgerTest
     public async Task GetReturnsTheRunWithAnETag()
     {
         var runId = await NewRunAsync();
-        var response = await Client.GetAsync($"/api/projects/p1/runs/{runId}");
+        var response = await Client.GetAsync($"/api/projects/{P}/runs/{runId}");
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.NotNull(response.Headers.ETag);
         Assert.Equal(runId, (string)(await response.JsonAsync())["runId"]!);
@@ -26,7 +26,7 @@ public sealed class RunsApiTests : LedgerTest
     [Fact]
     public async Task GetOfAMissingRunIs404ProblemNamingIt()
     {
-        var detail = await (await Client.GetAsync("/api/projects/p1/runs/RUN_nope")).AssertProblemAsync(404);
+        var detail = await (await Client.GetAsync($"/api/projects/{P}/runs/RUN_nope")).AssertProblemAsync(404);
         Assert.Contains("'RUN_nope'", detail, StringComparison.Ordinal);
     }
 
@@ -44,7 +44,7 @@ public sealed class RunsApiTests : LedgerTest
     public async Task PatchDeepMergesNestedMetadataAndReplacesScalars()
     {
         var runId = await NewRunAsync();
-        var url = $"/api/projects/p1/runs/{runId}";
+        var url = $"/api/projects/{P}/runs/{runId}";
         (await Client.PatchJsonAsync(url, """{"status":"running","step":"voice","message":"Generating narration...","voice":{"voiceId":"rachel","characters":1500}}""")).EnsureSuccessStatusCode();
         var response = await Client.PatchJsonAsync(url, """{"step":"music","voice":{"costCents":45},"music":{"bpm":120},"custom":{"a":{"b":1}}}""");
         response.EnsureSuccessStatusCode();
@@ -65,7 +65,7 @@ public sealed class RunsApiTests : LedgerTest
     public async Task PatchStampsUpdatedAtAndTheTransitionTimes()
     {
         var runId = await NewRunAsync();
-        var url = $"/api/projects/p1/runs/{runId}";
+        var url = $"/api/projects/{P}/runs/{runId}";
         var created = await (await Client.GetAsync(url)).JsonAsync();
         Assert.Null(created["startedAt"]);
 
@@ -89,7 +89,7 @@ public sealed class RunsApiTests : LedgerTest
     public async Task StatusAliasesAreStoredCanonically(string alias, string canonical)
     {
         var runId = await NewRunAsync();
-        var run = await (await Client.PatchJsonAsync($"/api/projects/p1/runs/{runId}", $$"""{"status":"{{alias}}"}""")).JsonAsync();
+        var run = await (await Client.PatchJsonAsync($"/api/projects/{P}/runs/{runId}", $$"""{"status":"{{alias}}"}""")).JsonAsync();
         Assert.Equal(canonical, (string)run["status"]!);
     }
 
@@ -106,7 +106,7 @@ public sealed class RunsApiTests : LedgerTest
     public async Task InvalidPatchIs400AndChangesNothing(string patch, string detail)
     {
         var runId = await NewRunAsync();
-        var url = $"/api/projects/p1/runs/{runId}";
+        var url = $"/api/projects/{P}/runs/{runId}";
         var before = await (await Client.GetAsync(url)).Content.ReadAsStringAsync();
         Assert.Contains(detail, await (await Client.PatchJsonAsync(url, patch)).AssertProblemAsync(400), StringComparison.Ordinal);
         Assert.Equal(before, await (await Client.GetAsync(url)).Content.ReadAsStringAsync());
@@ -121,7 +121,7 @@ public sealed class RunsApiTests : LedgerTest
     public async Task BackwardsOrPastTerminalStatusIs409(string reached, string attempted)
     {
         var runId = await NewRunAsync();
-        var url = $"/api/projects/p1/runs/{runId}";
+        var url = $"/api/projects/{P}/runs/{runId}";
         (await Client.PatchJsonAsync(url, $$"""{"status":"{{reached}}"}""")).EnsureSuccessStatusCode();
         var detail = await (await Client.PatchJsonAsync(url, $$"""{"status":"{{attempted}}","message":"late"}""")).AssertProblemAsync(409);
         Assert.Contains($"'{reached}'", detail, StringComparison.Ordinal);
@@ -134,7 +134,7 @@ public sealed class RunsApiTests : LedgerTest
     public async Task PatchWithStaleIfMatchIs412AndCurrentIfMatchSucceeds()
     {
         var runId = await NewRunAsync();
-        var url = $"/api/projects/p1/runs/{runId}";
+        var url = $"/api/projects/{P}/runs/{runId}";
         var etag = (await Client.GetAsync(url)).Headers.ETag!.ToString();
 
         var first = await Client.PatchJsonAsync(url, """{"step":"voice"}""", etag);
@@ -150,7 +150,7 @@ public sealed class RunsApiTests : LedgerTest
     public async Task ConcurrentPatchesWithoutIfMatchLoseNoUpdate()
     {
         var runId = await NewRunAsync();
-        var url = $"/api/projects/p1/runs/{runId}";
+        var url = $"/api/projects/{P}/runs/{runId}";
         var patches = Enumerable.Range(0, 12).Select(i => Client.PatchJsonAsync(url, $$$"""{"agents":{"a{{{i}}}":{{{i}}}}}"""));
         foreach (var response in await Task.WhenAll(patches)) response.EnsureSuccessStatusCode();
 
@@ -161,7 +161,7 @@ public sealed class RunsApiTests : LedgerTest
     [Fact]
     public async Task PatchOfAMissingRunIs404()
     {
-        await (await Client.PatchJsonAsync("/api/projects/p1/runs/RUN_missing", """{"step":"x"}""")).AssertProblemAsync(404);
+        await (await Client.PatchJsonAsync($"/api/projects/{P}/runs/RUN_missing", """{"step":"x"}""")).AssertProblemAsync(404);
     }
 
     [Fact]
@@ -180,7 +180,7 @@ public sealed class RunsApiTests : LedgerTest
         var pages = 0;
         do
         {
-            var url = "/api/projects/p1/runs?limit=3" + (token is null ? "" : $"&continuationToken={Uri.EscapeDataString(token)}");
+            var url = $"/api/projects/{P}/runs?limit=3" + (token is null ? "" : $"&continuationToken={Uri.EscapeDataString(token)}");
             var page = await (await Client.GetAsync(url)).JsonAsync();
             seen.AddRange(page["items"]!.AsArray().Select(r => (string)r!["runId"]!));
             token = (string?)page["continuationToken"];
@@ -195,12 +195,12 @@ public sealed class RunsApiTests : LedgerTest
     [Fact]
     public async Task ListShowsOnlyTheSummaryFieldsButGetHasEverything()
     {
-        await StartAsync("""{"projectId":"p1","runId":"r1","seedData":{"big":"x"},"config":{"c":1}}""");
-        (await Client.PatchJsonAsync("/api/projects/p1/runs/r1",
+        await StartAsync($$$"""{"projectId":"{{{P}}}","runId":"r1","seedData":{"big":"x"},"config":{"c":1}}""");
+        (await Client.PatchJsonAsync($"/api/projects/{P}/runs/r1",
             """{"status":"running","step":"voice","progress":40,"voice":{"voiceId":"rachel"},"artifacts":{"a":"x.mp3"}}""")).EnsureSuccessStatusCode();
 
-        var item = (await (await Client.GetAsync("/api/projects/p1/runs")).JsonAsync())["items"]![0]!.AsObject();
-        var full = await (await Client.GetAsync("/api/projects/p1/runs/r1")).JsonAsync();
+        var item = (await (await Client.GetAsync($"/api/projects/{P}/runs")).JsonAsync())["items"]![0]!.AsObject();
+        var full = await (await Client.GetAsync($"/api/projects/{P}/runs/r1")).JsonAsync();
 
         Assert.Equal("r1", (string)item["runId"]!);
         Assert.Equal("running", (string)item["status"]!);
@@ -221,11 +221,11 @@ public sealed class RunsApiTests : LedgerTest
         await NewRunAsync(runId: "b");
         await NewRunAsync(runId: "c");
         await NewRunAsync(projectId: "other", runId: "d");
-        (await Client.PatchJsonAsync("/api/projects/p1/runs/b", """{"status":"running"}""")).EnsureSuccessStatusCode();
+        (await Client.PatchJsonAsync($"/api/projects/{P}/runs/b", """{"status":"running"}""")).EnsureSuccessStatusCode();
 
-        var running = await (await Client.GetAsync("/api/projects/p1/runs?status=running")).JsonAsync();
+        var running = await (await Client.GetAsync($"/api/projects/{P}/runs?status=running")).JsonAsync();
         Assert.Equal(["b"], running["items"]!.AsArray().Select(r => (string)r!["runId"]!));
-        var queued = await (await Client.GetAsync("/api/projects/p1/runs?status=PENDING")).JsonAsync();
+        var queued = await (await Client.GetAsync($"/api/projects/{P}/runs?status=PENDING")).JsonAsync();
         Assert.Equal(["c", "a"], queued["items"]!.AsArray().Select(r => (string)r!["runId"]!));
     }
 
@@ -237,7 +237,7 @@ public sealed class RunsApiTests : LedgerTest
     [InlineData("continuationToken=bm90LW91cnM", "'continuationToken' is not one this service issued")]
     public async Task BadListParametersAre400(string query, string detail)
     {
-        Assert.Contains(detail, await (await Client.GetAsync($"/api/projects/p1/runs?{query}")).AssertProblemAsync(400), StringComparison.Ordinal);
+        Assert.Contains(detail, await (await Client.GetAsync($"/api/projects/{P}/runs?{query}")).AssertProblemAsync(400), StringComparison.Ordinal);
     }
 
     [Fact]
@@ -246,7 +246,7 @@ public sealed class RunsApiTests : LedgerTest
         await NewRunAsync(runId: "older");
         await Task.Delay(5);
         await NewRunAsync(runId: "newer");
-        var response = await Client.GetAsync("/api/projects/p1/runs/latest");
+        var response = await Client.GetAsync($"/api/projects/{P}/runs/latest");
         Assert.NotNull(response.Headers.ETag);
         var latest = await response.JsonAsync();
         Assert.Equal("newer", (string)latest["runId"]!);

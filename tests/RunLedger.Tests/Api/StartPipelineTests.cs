@@ -5,7 +5,7 @@ using RunLedger.Tests.Support;
 
 namespace RunLedger.Tests.Api;
 
-public sealed partial class StartPipelineTests : LedgerTest
+public sealed partial class StartPipelineTests(LedgerHost host) : LedgerTest(host), IClassFixture<LedgerHost>
 {
     [GeneratedRegex("^RUN_[0-9]{8}_[0-9]{6}(_[0-9]{4})?$")]
     private static partial Regex RunIdFormat();
@@ -32,7 +32,7 @@ public sealed partial class StartPipelineTests : LedgerTest
         Assert.Equal($"/api/projects/CLT_ROGER_ACRES_001/runs/{runId}", response.Headers.Location!.OriginalString);
         Assert.NotNull(response.Headers.ETag);
 
-        var job = Assert.Single(await DrainJobsAsync());
+        var job = Assert.Single(await DrainJobsAsync("CLT_ROGER_ACRES_001"));
         Assert.Equal(runId, (string)job["runId"]!);
         Assert.Equal("CLT_ROGER_ACRES_001", (string)job["projectId"]!);
         Assert.Equal((string)run["dossierId"]!, (string)job["dossierId"]!);
@@ -43,39 +43,39 @@ public sealed partial class StartPipelineTests : LedgerTest
     [Fact]
     public async Task JobMessageIsBase64OnTheQueueAsTheFunctionsTriggerExpects()
     {
-        await StartAsync("""{"projectId":"p1"}""");
+        await StartAsync($$"""{"projectId":"{{P}}"}""");
         var peeked = Assert.Single((await App.Raw(App.JobsQueue).PeekMessagesAsync(1)).Value);
         var decoded = System.Text.Encoding.UTF8.GetString(Convert.FromBase64String(peeked.MessageText));
-        Assert.Equal("p1", (string)JsonNode.Parse(decoded)!["projectId"]!);
+        Assert.Equal($"{P}", (string)JsonNode.Parse(decoded)!["projectId"]!);
     }
 
     [Fact]
     public async Task RetryWithSameIdempotencyKeyReturnsTheFirstRunAndCreatesNothingNew()
     {
-        const string body = """{"projectId":"p1","seedData":{"n":1}}""";
+        var body = $$$"""{"projectId":"{{{P}}}","seedData":{"n":1}}""";
         var first = await StartAsync(body, idempotencyKey: "make-exec-42");
         var second = await StartAsync(body, idempotencyKey: "make-exec-42");
 
         Assert.Equal((string)first["runId"]!, (string)second["runId"]!);
         Assert.Equal((string)first["dossierId"]!, (string)second["dossierId"]!);
         Assert.Single(await DrainJobsAsync());
-        var list = await (await Client.GetAsync("/api/projects/p1/runs")).JsonAsync();
+        var list = await (await Client.GetAsync($"/api/projects/{P}/runs")).JsonAsync();
         Assert.Single(list["items"]!.AsArray());
     }
 
     [Fact]
     public async Task SameIdempotencyKeyWithDifferentBodyIs422()
     {
-        await StartAsync("""{"projectId":"p1","seedData":{"n":1}}""", idempotencyKey: "k1");
-        var response = await Client.PostJsonAsync("/api/pipelines", """{"projectId":"p1","seedData":{"n":2}}""", "k1");
+        await StartAsync($$$"""{"projectId":"{{{P}}}","seedData":{"n":1}}""", idempotencyKey: "k1");
+        var response = await Client.PostJsonAsync("/api/pipelines", $$$"""{"projectId":"{{{P}}}","seedData":{"n":2}}""", "k1");
         Assert.Contains("Idempotency-Key", await response.AssertProblemAsync(422), StringComparison.Ordinal);
     }
 
     [Fact]
     public async Task IdempotencyKeyMatchesBodiesThatDifferOnlyInMemberOrder()
     {
-        var first = await StartAsync("""{"projectId":"p1","seedData":{"a":1,"b":2}}""", idempotencyKey: "k1");
-        var second = await StartAsync("""{ "seedData": {"b":2, "a":1}, "projectId": "p1" }""", idempotencyKey: "k1");
+        var first = await StartAsync($$$"""{"projectId":"{{{P}}}","seedData":{"a":1,"b":2}}""", idempotencyKey: "k1");
+        var second = await StartAsync($$"""{ "seedData": {"b":2, "a":1}, "projectId": "{{P}}" }""", idempotencyKey: "k1");
         Assert.Equal((string)first["runId"]!, (string)second["runId"]!);
     }
 
@@ -85,26 +85,26 @@ public sealed partial class StartPipelineTests : LedgerTest
         await Client.GetAsync("/api/health"); // start the app so it creates its queues
         await App.Jobs.DeleteAsync();          // the queue is gone: the job cannot be sent
 
-        var failed = await Client.PostJsonAsync("/api/pipelines", """{"projectId":"p1"}""", "k-retry");
+        var failed = await Client.PostJsonAsync("/api/pipelines", $$"""{"projectId":"{{P}}"}""", "k-retry");
         var detail = await failed.AssertProblemAsync(500); // storage refused unexpectedly: not the client's fault
         Assert.DoesNotContain("QueueNotFound", detail, StringComparison.Ordinal);
 
         await App.Jobs.CreateIfNotExistsAsync();
-        var run = await StartAsync("""{"projectId":"p1"}""", "k-retry");
+        var run = await StartAsync($$"""{"projectId":"{{P}}"}""", "k-retry");
         var job = Assert.Single(await DrainJobsAsync());
         Assert.Equal((string)run["runId"]!, (string)job["runId"]!);
 
         // Once sent, a further retry sends nothing more.
-        await StartAsync("""{"projectId":"p1"}""", "k-retry");
+        await StartAsync($$"""{"projectId":"{{P}}"}""", "k-retry");
         Assert.Empty(await DrainJobsAsync());
-        var list = await (await Client.GetAsync("/api/projects/p1/runs")).JsonAsync();
+        var list = await (await Client.GetAsync($"/api/projects/{P}/runs")).JsonAsync();
         Assert.Single(list["items"]!.AsArray());
     }
 
     [Fact]
     public async Task SuppliedRunIdWithSameBodyReturnsTheExistingRun()
     {
-        const string body = """{"projectId":"p1","runId":"RUN_20260115_181206","seedData":{"x":true}}""";
+        var body = $$$"""{"projectId":"{{{P}}}","runId":"RUN_20260115_181206","seedData":{"x":true}}""";
         var first = await StartAsync(body);
         var second = await StartAsync(body);
         Assert.Equal("RUN_20260115_181206", (string)second["runId"]!);
@@ -115,17 +115,17 @@ public sealed partial class StartPipelineTests : LedgerTest
     [Fact]
     public async Task SuppliedRunIdWithDifferentBodyIs409AndLeavesTheRunAlone()
     {
-        await StartAsync("""{"projectId":"p1","runId":"r1","seedData":{"x":1}}""");
-        var response = await Client.PostJsonAsync("/api/pipelines", """{"projectId":"p1","runId":"r1","seedData":{"x":2}}""");
+        await StartAsync($$$"""{"projectId":"{{{P}}}","runId":"r1","seedData":{"x":1}}""");
+        var response = await Client.PostJsonAsync("/api/pipelines", $$$"""{"projectId":"{{{P}}}","runId":"r1","seedData":{"x":2}}""");
         Assert.Contains("'r1'", await response.AssertProblemAsync(409), StringComparison.Ordinal);
-        var run = await (await Client.GetAsync("/api/projects/p1/runs/r1")).JsonAsync();
+        var run = await (await Client.GetAsync($"/api/projects/{P}/runs/r1")).JsonAsync();
         Assert.Equal(1, (int)run["seedData"]!["x"]!);
     }
 
     [Fact]
     public async Task ConcurrentStartsInTheSameSecondGetDistinctRunIds()
     {
-        var starts = Enumerable.Range(0, 20).Select(i => StartAsync($$$"""{"projectId":"p1","seedData":{"i":{{{i}}}}}"""));
+        var starts = Enumerable.Range(0, 20).Select(i => StartAsync($$$"""{"projectId":"{{{P}}}","seedData":{"i":{{{i}}}}}"""));
         var runs = await Task.WhenAll(starts);
 
         var ids = runs.Select(r => (string)r["runId"]!).ToList();
@@ -134,7 +134,7 @@ public sealed partial class StartPipelineTests : LedgerTest
         var seeds = new HashSet<int>();
         foreach (var id in ids)
         {
-            var stored = await (await Client.GetAsync($"/api/projects/p1/runs/{id}")).JsonAsync();
+            var stored = await (await Client.GetAsync($"/api/projects/{P}/runs/{id}")).JsonAsync();
             seeds.Add((int)stored["seedData"]!["i"]!);
         }
         Assert.Equal(20, seeds.Count); // no run overwrote another
@@ -144,20 +144,20 @@ public sealed partial class StartPipelineTests : LedgerTest
     [Fact]
     public async Task ConfigSnapshotIsStoredConfigDeepMergedWithRequestConfigAndFrozen()
     {
-        var put = await Client.PutAsync("/api/projects/p1/config", Json("""{"pipeline":{"finalAgent":"publisher","steps":["voice","music"]},"invoice":{"markupRate":0.2},"voice":{"voiceId":"rachel","speed":1}}"""));
+        var put = await Client.PutAsync($"/api/projects/{P}/config", Json("""{"pipeline":{"finalAgent":"publisher","steps":["voice","music"]},"invoice":{"markupRate":0.2},"voice":{"voiceId":"rachel","speed":1}}"""));
         put.EnsureSuccessStatusCode();
 
-        var run = await StartAsync("""{"projectId":"p1","config":{"voice":{"speed":1.2},"invoice":null}}""");
+        var run = await StartAsync($$$"""{"projectId":"{{{P}}}","config":{"voice":{"speed":1.2},"invoice":null}}""");
         var snapshot = run["configSnapshot"]!;
         Assert.Equal("publisher", (string)snapshot["pipeline"]!["finalAgent"]!);
         Assert.Equal("rachel", (string)snapshot["voice"]!["voiceId"]!);
         Assert.Equal(1.2m, (decimal)snapshot["voice"]!["speed"]!);
         Assert.Null(snapshot["invoice"]);
 
-        (await Client.PutAsync("/api/projects/p1/config", Json("""{"pipeline":{"finalAgent":"video"}}"""))).EnsureSuccessStatusCode();
-        var again = await (await Client.GetAsync($"/api/projects/p1/runs/{run["runId"]}")).JsonAsync();
+        (await Client.PutAsync($"/api/projects/{P}/config", Json("""{"pipeline":{"finalAgent":"video"}}"""))).EnsureSuccessStatusCode();
+        var again = await (await Client.GetAsync($"/api/projects/{P}/runs/{run["runId"]}")).JsonAsync();
         Assert.Equal("publisher", (string)again["configSnapshot"]!["pipeline"]!["finalAgent"]!);
-        var config = await (await Client.GetAsync("/api/projects/p1/config")).JsonAsync();
+        var config = await (await Client.GetAsync($"/api/projects/{P}/config")).JsonAsync();
         Assert.Equal("video", (string)config["pipeline"]!["finalAgent"]!);
     }
 
@@ -166,9 +166,9 @@ public sealed partial class StartPipelineTests : LedgerTest
     [InlineData("""{"invoice":0.2}""", "'invoice' must be a JSON object")]
     public async Task InvalidConfigIs400AndNotStored(string config, string detail)
     {
-        var response = await Client.PutAsync("/api/projects/p1/config", Json(config));
+        var response = await Client.PutAsync($"/api/projects/{P}/config", Json(config));
         Assert.Contains(detail, await response.AssertProblemAsync(400), StringComparison.Ordinal);
-        await (await Client.GetAsync("/api/projects/p1/config")).AssertProblemAsync(404);
+        await (await Client.GetAsync($"/api/projects/{P}/config")).AssertProblemAsync(404);
     }
 
     [Fact]
@@ -210,7 +210,7 @@ public sealed partial class StartPipelineTests : LedgerTest
     [Fact]
     public async Task BodyOver1MiBIs413()
     {
-        var response = await Client.PostJsonAsync("/api/pipelines", $$$"""{"projectId":"p1","seedData":{"blob":"{{{new string('x', 1024 * 1024)}}}"}}""");
+        var response = await Client.PostJsonAsync("/api/pipelines", $$$"""{"projectId":"{{{P}}}","seedData":{"blob":"{{{new string('x', 1024 * 1024)}}}"}}""");
         await response.AssertProblemAsync(413);
     }
 
@@ -218,9 +218,9 @@ public sealed partial class StartPipelineTests : LedgerTest
     public async Task SeedDataOf256KiBRoundTripsIntactAndTheJobPointsAtTheRun()
     {
         var blob = string.Concat(Enumerable.Range(0, 256 * 1024 / 8).Select(i => i.ToString("x8", System.Globalization.CultureInfo.InvariantCulture)));
-        var run = await StartAsync($$$"""{"projectId":"p1","seedData":{"transcript":"{{{blob}}}","unicode":"ünïcødé 日本 🎬"}}""");
+        var run = await StartAsync($$$"""{"projectId":"{{{P}}}","seedData":{"transcript":"{{{blob}}}","unicode":"ünïcødé 日本 🎬"}}""");
 
-        var stored = await (await Client.GetAsync($"/api/projects/p1/runs/{run["runId"]}")).JsonAsync();
+        var stored = await (await Client.GetAsync($"/api/projects/{P}/runs/{run["runId"]}")).JsonAsync();
         Assert.Equal(blob, (string)stored["seedData"]!["transcript"]!);
         Assert.Equal("ünïcødé 日本 🎬", (string)stored["seedData"]!["unicode"]!);
 
@@ -228,18 +228,18 @@ public sealed partial class StartPipelineTests : LedgerTest
         var job = Assert.Single(await DrainJobsAsync());
         Assert.True((bool)job["payloadOmitted"]!);
         Assert.Null(job["seedData"]);
-        Assert.Equal($"/api/projects/p1/runs/{run["runId"]}", (string)job["statusUrl"]!);
+        Assert.Equal($"/api/projects/{P}/runs/{run["runId"]}", (string)job["statusUrl"]!);
     }
 
     [Fact]
     public async Task RunBeyondTheEntityLimitIs413AndNothingIsWritten()
     {
         var half = new string('c', 600 * 1024);
-        (await Client.PutAsync("/api/projects/p1/config", Json($$"""{"notes":"{{half}}"}"""))).EnsureSuccessStatusCode();
+        (await Client.PutAsync($"/api/projects/{P}/config", Json($$"""{"notes":"{{half}}"}"""))).EnsureSuccessStatusCode();
 
-        var response = await Client.PostJsonAsync("/api/pipelines", $$$"""{"projectId":"p1","seedData":{"notes":"{{{half}}}"}}""");
+        var response = await Client.PostJsonAsync("/api/pipelines", $$$"""{"projectId":"{{{P}}}","seedData":{"notes":"{{{half}}}"}}""");
         await response.AssertProblemAsync(413);
-        var list = await (await Client.GetAsync("/api/projects/p1/runs")).JsonAsync();
+        var list = await (await Client.GetAsync($"/api/projects/{P}/runs")).JsonAsync();
         Assert.Empty(list["items"]!.AsArray());
         Assert.Empty(await DrainJobsAsync());
     }
@@ -247,7 +247,7 @@ public sealed partial class StartPipelineTests : LedgerTest
     [Fact]
     public async Task NonJsonContentTypeIs415()
     {
-        var response = await Client.PostAsync("/api/pipelines", new StringContent("projectId=p1", System.Text.Encoding.UTF8, "application/x-www-form-urlencoded"));
+        var response = await Client.PostAsync("/api/pipelines", new StringContent($"projectId={P}", System.Text.Encoding.UTF8, "application/x-www-form-urlencoded"));
         await response.AssertProblemAsync(415);
     }
 

@@ -3,9 +3,12 @@ using RunLedger.Tests.Support;
 
 namespace RunLedger.Tests.Costs;
 
-public sealed class CostAnalyticsTests : LedgerTest
+/// <summary>Analytics span projects, so each test has a host and table of its own.</summary>
+public sealed class CostAnalyticsTests() : LedgerTest(new LedgerHost()), IAsyncLifetime
 {
-    public CostAnalyticsTests() => App.With("RunLedger:ListenToQueue", "false");
+    public Task InitializeAsync() => App.InitializeAsync();
+
+    public Task DisposeAsync() => App.DisposeAsync();
 
     /// <summary>A run in <paramref name="project"/> costing <paramref name="outputTokens"/> × $10/1M (gpt-4o), completed at <paramref name="day"/>.</summary>
     private async Task<string> CompletedRunAsync(string project, string runId, int outputTokens, int day, bool complete = true)

@@ -1,30 +1,37 @@
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.DependencyInjection;
+using RunLedger.Costs;
+using RunLedger.Pipelines;
 using RunLedger.Progress;
 using RunLedger.Tests.Support;
 
 namespace RunLedger.Tests.Costs;
 
 /// <summary>Money stays exact however the queue delivers: totals always equal the sum of unique cost rows.</summary>
-public sealed class CostInvariantTests : LedgerTest
+public sealed class CostInvariantTests : IAsyncLifetime
 {
     private const int Runs = 20;
     private const int ReportsPerRun = 500; // 10,000 reports in all
 
-    public CostInvariantTests() => App.With("RunLedger:ListenToQueue", "false");
+    private readonly LedgerComponents _ledger = new();
+
+    public Task InitializeAsync() => _ledger.InitializeAsync();
+
+    public Task DisposeAsync() => _ledger.DisposeAsync();
 
     [Fact]
     public async Task TotalsEqualTheSumOfUniqueCostRowsAfterTenThousandReportsWithDuplicatesAndReordering()
     {
         var random = new Random(20260115);
-        var handler = App.Services.GetRequiredService<ProgressHandler>();
+        var handler = _ledger.Get<ProgressHandler>();
+        var starter = _ledger.Get<PipelineStarter>();
         var expected = new Dictionary<string, (long Micros, long Tokens)>();
         var deliveries = new Dictionary<string, List<ProgressReport>>();
 
         for (var r = 0; r < Runs; r++)
         {
             var runId = $"run{r:D2}";
-            await StartAsync($$"""{"projectId":"p1","runId":"{{runId}}"}""");
+            await starter.StartAsync(StartRequest.Parse(JsonNode.Parse($$"""{"projectId":"p1","runId":"{{runId}}"}""")!.AsObject()), null, default);
             var reports = new List<ProgressReport>();
             long micros = 0, tokens = 0;
             for (var i = 0; i < ReportsPerRun; i++)
@@ -55,7 +62,7 @@ public sealed class CostInvariantTests : LedgerTest
 
         foreach (var (runId, (micros, tokens)) in expected)
         {
-            var costs = await (await Client.GetAsync($"/api/projects/p1/runs/{runId}/costs")).JsonAsync();
+            var costs = await LedgerComponents.BodyAsync(_ledger.Functions<CostsFunctions>().GetRunCosts(LedgerComponents.Request(), "p1", runId, default));
             var rows = costs["rows"]!.AsArray();
             Assert.Equal(ReportsPerRun, rows.Count);
             Assert.Equal(ReportsPerRun, rows.Select(r => (string)r!["eventId"]!).Distinct().Count());

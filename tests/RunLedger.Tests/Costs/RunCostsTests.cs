@@ -5,18 +5,16 @@ using RunLedger.Tests.Support;
 
 namespace RunLedger.Tests.Costs;
 
-public sealed class RunCostsTests : LedgerTest
+public sealed class RunCostsTests(LedgerHost host) : LedgerTest(host), IClassFixture<LedgerHost>
 {
-    public RunCostsTests() => App.With("RunLedger:ListenToQueue", "false");
-
     private async Task<string> NewRunAsync(string config = "{}") =>
-        (string)(await StartAsync($$"""{"projectId":"p1","config":{{config}}}"""))["runId"]!;
+        (string)(await StartAsync($$"""{"projectId":"{{P}}","config":{{config}}}"""))["runId"]!;
 
     private async Task ReportAsync(string runId, string json) =>
-        (await Client.PostJsonAsync($"/api/projects/p1/runs/{runId}/progress", json)).EnsureSuccessStatusCode();
+        (await Client.PostJsonAsync($"/api/projects/{P}/runs/{runId}/progress", json)).EnsureSuccessStatusCode();
 
     private async Task<JsonObject> CostsAsync(string runId) =>
-        await (await Client.GetAsync($"/api/projects/p1/runs/{runId}/costs")).JsonAsync();
+        await (await Client.GetAsync($"/api/projects/{P}/runs/{runId}/costs")).JsonAsync();
 
     [Fact]
     public async Task UsageIsPricedFromTheTableIntoACostRowAndExactTotals()
@@ -40,7 +38,7 @@ public sealed class RunCostsTests : LedgerTest
         Assert.Equal(0.0290m, (decimal)costs["totalCost"]!);
         Assert.Equal(1550, (long)costs["totalTokens"]!);
 
-        var run = await (await Client.GetAsync($"/api/projects/p1/runs/{runId}")).JsonAsync();
+        var run = await (await Client.GetAsync($"/api/projects/{P}/runs/{runId}")).JsonAsync();
         Assert.Equal("0.0290", run["totalCost"]!.ToJsonString());
         Assert.Equal(1550, (long)run["totalTokens"]!);
         Assert.Null(run["invoice"]); // not final yet
@@ -67,7 +65,7 @@ public sealed class RunCostsTests : LedgerTest
         Assert.Equal("unpriced", (string)row["priceSource"]!);
         Assert.Equal(0, (long)row["costMicros"]!);
         Assert.Equal(1, (long)costs["unpricedSteps"]!);
-        var run = await (await Client.GetAsync($"/api/projects/p1/runs/{runId}")).JsonAsync();
+        var run = await (await Client.GetAsync($"/api/projects/{P}/runs/{runId}")).JsonAsync();
         Assert.Equal(1, (int)run["unpricedSteps"]!);
     }
 
@@ -90,7 +88,7 @@ public sealed class RunCostsTests : LedgerTest
         await ReportAsync(runId, """{"agent":"video","usage":{"model":"gpt-4o","inputTokens":10000,"outputTokens":1000}}""");
         await ReportAsync(runId, """{"agent":"publisher","status":"completed"}""");
 
-        var run = await (await Client.GetAsync($"/api/projects/p1/runs/{runId}")).JsonAsync();
+        var run = await (await Client.GetAsync($"/api/projects/{P}/runs/{runId}")).JsonAsync();
         var invoice = run["invoice"]!;
         // $0.025 + $0.01 = $0.035 → $0.04; 50% of $0.035 = $0.0175 → $0.02.
         Assert.Equal(0.04m, (decimal)invoice["subtotal"]!);
@@ -110,8 +108,8 @@ public sealed class RunCostsTests : LedgerTest
     {
         var runId = await NewRunAsync();
         await ReportAsync(runId, """{"agent":"video","usage":{"model":"gpt-4o","outputTokens":100000}}""");
-        (await Client.PatchJsonAsync($"/api/projects/p1/runs/{runId}", """{"status":"failed","error":"cancelled"}""")).EnsureSuccessStatusCode();
-        var invoice = (await (await Client.GetAsync($"/api/projects/p1/runs/{runId}")).JsonAsync())["invoice"]!;
+        (await Client.PatchJsonAsync($"/api/projects/{P}/runs/{runId}", """{"status":"failed","error":"cancelled"}""")).EnsureSuccessStatusCode();
+        var invoice = (await (await Client.GetAsync($"/api/projects/{P}/runs/{runId}")).JsonAsync())["invoice"]!;
         Assert.Equal(0.20m, (decimal)invoice["markupRate"]!);
         Assert.Equal(1.00m, (decimal)invoice["subtotal"]!);
         Assert.Equal(1.20m, (decimal)invoice["total"]!);
@@ -123,7 +121,7 @@ public sealed class RunCostsTests : LedgerTest
         var runId = await NewRunAsync();
         await ReportAsync(runId, """{"agent":"publisher","status":"completed"}""");
         await ReportAsync(runId, """{"agent":"video","status":"running","usage":{"model":"gpt-4o","outputTokens":100000}}""");
-        var run = await (await Client.GetAsync($"/api/projects/p1/runs/{runId}")).JsonAsync();
+        var run = await (await Client.GetAsync($"/api/projects/{P}/runs/{runId}")).JsonAsync();
         Assert.Equal("completed", (string)run["status"]!);
         Assert.Equal("publisher", (string)run["step"]!);
         Assert.Equal(1_000_000, (long)run["totalCostMicros"]!);
@@ -135,7 +133,7 @@ public sealed class RunCostsTests : LedgerTest
     {
         var runId = await NewRunAsync();
         await ReportAsync(runId, """{"agent":"voice","usage":{"model":"tts-1","characters":1500}}""");
-        var request = new HttpRequestMessage(HttpMethod.Get, $"/api/projects/p1/runs/{runId}/costs");
+        var request = new HttpRequestMessage(HttpMethod.Get, $"/api/projects/{P}/runs/{runId}/costs");
         request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("text/csv"));
         var response = await Client.SendAsync(request);
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
@@ -153,7 +151,7 @@ public sealed class RunCostsTests : LedgerTest
     public async Task InvalidUsageIs400AndRecordsNoCost(string report, string detail)
     {
         var runId = await NewRunAsync();
-        var response = await Client.PostJsonAsync($"/api/projects/p1/runs/{runId}/progress", report);
+        var response = await Client.PostJsonAsync($"/api/projects/{P}/runs/{runId}/progress", report);
         Assert.Contains(detail, await response.AssertProblemAsync(400), StringComparison.Ordinal);
         Assert.Empty((await CostsAsync(runId))["rows"]!.AsArray());
     }

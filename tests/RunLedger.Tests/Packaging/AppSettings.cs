@@ -11,18 +11,14 @@ namespace RunLedger.Tests.Packaging;
 /// <item>a scan of functions/RunLedger/**/*.cs for literal keys passed to <c>Configuration[...]</c>,
 /// <c>GetValue(...)</c>, <c>GetSection(...)</c>, <c>GetConnectionString(...)</c> and
 /// <c>Environment.GetEnvironmentVariable(...)</c>, with <c>{SomeOptions.Section}</c> resolved;</item>
-/// <item>identity-based storage settings: StorageAccount reads <c>{name}__{key}</c> for every
+/// <item>identity-based storage settings: StorageConnection reads <c>{name}__{key}</c> for every
 /// <c>section["key"]</c> it uses, <c>name</c> being its default connection name.</item>
 /// </list>
 /// </summary>
 public static partial class AppSettings
 {
     /// <summary>Set by the Functions host or ASP.NET Core, never by us.</summary>
-    public static readonly IReadOnlySet<string> ProvidedByThePlatform = new HashSet<string>(StringComparer.Ordinal)
-    {
-        "FUNCTIONS_CUSTOMHANDLER_PORT", // the host picks the port
-        "urls",                         // ASP.NET Core's own; only consulted when the host sets no port
-    };
+    public static readonly IReadOnlySet<string> ProvidedByThePlatform = new HashSet<string>(StringComparer.Ordinal);
 
     public static readonly Assembly App = typeof(RunLedger.Ledger.LedgerOptions).Assembly;
 

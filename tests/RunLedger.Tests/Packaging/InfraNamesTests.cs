@@ -1,5 +1,4 @@
 using System.Text.RegularExpressions;
-using RunLedger.Hosting;
 using RunLedger.Ledger;
 using RunLedger.Progress;
 
@@ -43,11 +42,14 @@ public sealed partial class InfraNamesTests
     }
 
     [Fact]
-    public void TheAgentProgressTriggerListensOnTheDefaultProgressQueue()
+    public void TheAgentProgressTriggerListensOnTheProgressQueueSettingInfraWrites()
     {
-        var functions = FunctionManifest.Build([]);
-        var agentProgress = Assert.Single(functions, f => f.Name == HostInvocation.FunctionName);
-        Assert.Equal(Defaults.ProgressQueue, (string)agentProgress.FunctionJson["bindings"]![0]!["queueName"]!);
+        // functions.metadata as the Worker SDK generated it for the build the tests run.
+        var metadata = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(Support.LedgerHost.AppDirectory, "functions.metadata")))!.AsArray();
+        var agentProgress = Assert.Single(metadata, f => (string)f!["name"]! == QueueProcessor.FunctionName)!;
+        var trigger = agentProgress["bindings"]!.AsArray().Single(b => (string)b!["type"]! == "queueTrigger")!;
+        Assert.Equal("%RunLedger__ProgressQueue%", (string)trigger["queueName"]!);
+        Assert.Equal("AzureWebJobsStorage", (string)trigger["connection"]!);
         // The agent's queue role (rbac.bicep) is scoped to the same queue.
         Assert.Matches(@"agentQueueName:\s*progressQueueName", RepoFiles.Read(Path.Combine("infra", "main.bicep")));
     }

@@ -20,10 +20,6 @@ public sealed class SettingsCoverageTests(ITestOutputHelper output)
     public static readonly IReadOnlyDictionary<string, string> NotInInfra = new Dictionary<string, string>(StringComparer.Ordinal)
     {
         ["AzureWebJobsStorage"] = "the connection-string form; Azure uses the identity-based AzureWebJobsStorage__* settings",
-        ["RunLedger__FunctionKeys"] = "the Functions host checks keys before a request reaches the app",
-        ["RunLedger__ListenToQueue"] = "ignored under the host: the queue trigger invokes /AgentProgress instead",
-        ["RunLedger__MaxPollingInterval"] = "used only by the app's own queue listener, which is off under the host",
-        ["RunLedger__RetryDelay"] = "used only by the app's own queue listener, which is off under the host",
         ["RunLedger__StreamMaxDuration"] = "the code default suits Azure; set it only to tune",
         ["RunLedger__StreamHeartbeat"] = "the code default suits Azure; set it only to tune",
         ["RunLedger__PricingFile"] = "the shipped Costs/pricing.json applies; set it only to override prices",
@@ -52,7 +48,7 @@ public sealed class SettingsCoverageTests(ITestOutputHelper output)
     {
         var settings = Settings();
         Assert.Contains("RunLedger__TableName", settings.Keys);
-        Assert.Contains("RunLedger__ListenToQueue", settings.Keys);
+        Assert.Contains("RunLedger__CreateStorageOnStart", settings.Keys);
         Assert.Contains("AzureWebJobsStorage", settings.Keys);
         Assert.Contains("AzureWebJobsStorage__queueServiceUri", settings.Keys);
         Assert.Contains("APPLICATIONINSIGHTS_CONNECTION_STRING", settings.Keys);
@@ -64,7 +60,7 @@ public sealed class SettingsCoverageTests(ITestOutputHelper output)
     public void EverySettingHasALocalValueInTheSample()
     {
         var values = RepoFiles.Json("local.settings.sample.json")["Values"]!.AsObject();
-        Assert.Equal("custom", (string)values["FUNCTIONS_WORKER_RUNTIME"]!);
+        Assert.Equal("dotnet-isolated", (string)values["FUNCTIONS_WORKER_RUNTIME"]!);
         Assert.Equal("UseDevelopmentStorage=true", (string)values["AzureWebJobsStorage"]!);
         var missing = Settings().Keys
             .Where(setting => !IsIdentityAlternative(setting))

@@ -1,6 +1,8 @@
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.DependencyInjection;
+using RunLedger.Pipelines;
 using RunLedger.Progress;
+using RunLedger.Runs;
 using RunLedger.Tests.Support;
 
 namespace RunLedger.Tests.Progress;
@@ -12,25 +14,24 @@ namespace RunLedger.Tests.Progress;
 public sealed class DeliveryEquivalenceTests : IAsyncLifetime
 {
     private static readonly DateTimeOffset Start = new(2026, 1, 15, 18, 12, 6, TimeSpan.Zero);
-    private LedgerApp CleanApp { get; } = new();
-    private LedgerApp MessyApp { get; } = new();
+    private LedgerComponents CleanApp { get; } = new();
+    private LedgerComponents MessyApp { get; } = new();
 
     public async Task InitializeAsync()
     {
         foreach (var app in new[] { CleanApp, MessyApp })
         {
-            app.With("RunLedger:ListenToQueue", "false");
-            app.ConfigureServicesHook = s => s.AddSingleton<TimeProvider>(new FixedClock(Start));
-            await ((IAsyncLifetime)app).InitializeAsync();
-            var start = await app.CreateClient().PostJsonAsync("/api/pipelines", """{"projectId":"p1","runId":"r1","dossierId":"DOSS_20260115_4523","seedData":{"topic":"volcanoes"}}""");
-            start.EnsureSuccessStatusCode();
+            app.ConfigureServices = s => s.AddSingleton<TimeProvider>(new FixedClock(Start));
+            await app.InitializeAsync();
+            await app.Get<PipelineStarter>().StartAsync(StartRequest.Parse(JsonNode.Parse(
+                """{"projectId":"p1","runId":"r1","dossierId":"DOSS_20260115_4523","seedData":{"topic":"volcanoes"}}""")!.AsObject()), null, default);
         }
     }
 
     public async Task DisposeAsync()
     {
-        await ((IAsyncLifetime)CleanApp).DisposeAsync();
-        await ((IAsyncLifetime)MessyApp).DisposeAsync();
+        await CleanApp.DisposeAsync();
+        await MessyApp.DisposeAsync();
     }
 
     /// <summary>A realistic pipeline: voice, music, video, publisher, with overlapping fields.</summary>
@@ -53,11 +54,10 @@ public sealed class DeliveryEquivalenceTests : IAsyncLifetime
             defaultTimestamp: Start.AddSeconds(10 * (i + 1)))).ToList();
     }
 
-    private static async Task<(string Run, List<JsonObject> Events)> FinalStateAsync(LedgerApp app)
+    private static async Task<(string Run, List<JsonObject> Events)> FinalStateAsync(LedgerComponents app)
     {
-        var client = app.CreateClient();
-        var run = await (await client.GetAsync("/api/projects/p1/runs/r1")).Content.ReadAsStringAsync();
-        var events = await (await client.GetAsync("/api/projects/p1/runs/r1/events?limit=1000")).JsonAsync();
+        var run = (await app.Get<RunStore>().GetAsync("p1", "r1", default))!.Document.ToJsonString();
+        var events = await LedgerComponents.BodyAsync(app.Functions<ProgressFunctions>().GetRunEvents(LedgerComponents.Request("?limit=1000"), "p1", "r1", default));
         return (run, events["items"]!.AsArray().Select(e => e!.AsObject()).ToList());
     }
 
@@ -73,7 +73,7 @@ public sealed class DeliveryEquivalenceTests : IAsyncLifetime
     [InlineData(5)]
     public async Task DuplicatedRedeliveredAndReorderedReportsEndExactlyLikeACleanDelivery(int seed)
     {
-        var clean = CleanApp.Services.GetRequiredService<ProgressHandler>();
+        var clean = CleanApp.Get<ProgressHandler>();
         foreach (var report in Pipeline()) await clean.ApplyAsync(report, default);
 
         // Every report one to three times, in a shuffled order, some of them concurrently;
@@ -85,7 +85,7 @@ public sealed class DeliveryEquivalenceTests : IAsyncLifetime
         var deliveries = reports[..^1].SelectMany(r => Enumerable.Repeat(r, random.Next(1, 4))).OrderBy(_ => random.Next()).ToList();
         deliveries.Add(final);
         deliveries.AddRange(Enumerable.Repeat(reports[random.Next(reports.Count)], 2));
-        var messy = MessyApp.Services.GetRequiredService<ProgressHandler>();
+        var messy = MessyApp.Get<ProgressHandler>();
         foreach (var chunk in deliveries[..^3].Chunk(3))
         {
             await Task.WhenAll(chunk.Select(r => messy.ApplyAsync(r, default)));
@@ -105,8 +105,8 @@ public sealed class DeliveryEquivalenceTests : IAsyncLifetime
     [Fact]
     public async Task RedeliveryWithoutReorderingLeavesIdenticalHistoryIncludingSequenceNumbers()
     {
-        var clean = CleanApp.Services.GetRequiredService<ProgressHandler>();
-        var messy = MessyApp.Services.GetRequiredService<ProgressHandler>();
+        var clean = CleanApp.Get<ProgressHandler>();
+        var messy = MessyApp.Get<ProgressHandler>();
         foreach (var report in Pipeline())
         {
             await clean.ApplyAsync(report, default);

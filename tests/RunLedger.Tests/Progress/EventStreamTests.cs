@@ -6,16 +6,21 @@ using RunLedger.Tests.Support;
 namespace RunLedger.Tests.Progress;
 
 /// <summary>Server-Sent Events for a run, read the way an EventSource client reads them.</summary>
-public sealed class EventStreamTests : LedgerTest
+public sealed class EventStreamTests(EventStreamTests.Host host) : LedgerTest(host), IClassFixture<EventStreamTests.Host>
 {
-    public EventStreamTests() => App.With("RunLedger:ListenToQueue", "false").With("RunLedger:StreamMaxDuration", "00:00:02");
+    /// <summary>Streams end after 2 s, with a heartbeat every 0.3 s while idle.</summary>
+    public sealed class Host : LedgerHost
+    {
+        protected override IEnumerable<KeyValuePair<string, string?>> MoreSettings =>
+            [new("RunLedger__StreamMaxDuration", "00:00:02"), new("RunLedger__StreamHeartbeat", "00:00:00.300")];
+    }
 
     private sealed record Sse(long? Id, string? Event, string? Data);
 
     /// <summary>Reads one SSE response to its end and parses its events (comments dropped).</summary>
     private async Task<(HttpStatusCode Status, List<Sse> Events, string Raw)> ReadStreamAsync(string runId, string? lastEventId = null)
     {
-        var request = new HttpRequestMessage(HttpMethod.Get, $"/api/projects/p1/runs/{runId}/events");
+        var request = new HttpRequestMessage(HttpMethod.Get, $"/api/projects/{P}/runs/{runId}/events");
         request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("text/event-stream"));
         if (lastEventId is not null) request.Headers.Add("Last-Event-ID", lastEventId);
         using var response = await Client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
@@ -37,12 +42,12 @@ public sealed class EventStreamTests : LedgerTest
     }
 
     private async Task ReportAsync(string runId, string json) =>
-        (await Client.PostJsonAsync($"/api/projects/p1/runs/{runId}/progress", json)).EnsureSuccessStatusCode();
+        (await Client.PostJsonAsync($"/api/projects/{P}/runs/{runId}/progress", json)).EnsureSuccessStatusCode();
 
     [Fact]
     public async Task StreamSendsEveryEventWithItsSequenceAsIdAndEndsAfterTheTerminalEvent()
     {
-        var runId = (string)(await StartAsync("""{"projectId":"p1"}"""))["runId"]!;
+        var runId = (string)(await StartAsync($$"""{"projectId":"{{P}}"}"""))["runId"]!;
         await ReportAsync(runId, """{"agent":"voice","progress":50}""");
         await ReportAsync(runId, """{"agent":"publisher","status":"completed"}""");
 
@@ -57,7 +62,7 @@ public sealed class EventStreamTests : LedgerTest
     [Fact]
     public async Task ResumingWithLastEventIdSeesEveryEventExactlyOnce()
     {
-        var runId = (string)(await StartAsync("""{"projectId":"p1"}"""))["runId"]!;
+        var runId = (string)(await StartAsync($$"""{"projectId":"{{P}}"}"""))["runId"]!;
         var seen = new List<long>();
         long? last = null;
 
@@ -89,7 +94,7 @@ public sealed class EventStreamTests : LedgerTest
     [Fact]
     public async Task AStreamOfARunningRunEndsAfterABoundedTimeWithARetryHint()
     {
-        var runId = (string)(await StartAsync("""{"projectId":"p1"}"""))["runId"]!;
+        var runId = (string)(await StartAsync($$"""{"projectId":"{{P}}"}"""))["runId"]!;
         await ReportAsync(runId, """{"agent":"voice"}""");
         var (status, events, raw) = await ReadStreamAsync(runId);
         Assert.Equal(HttpStatusCode.OK, status);
@@ -100,8 +105,7 @@ public sealed class EventStreamTests : LedgerTest
     [Fact]
     public async Task AnIdleStreamSendsHeartbeatComments()
     {
-        App.With("RunLedger:StreamHeartbeat", "00:00:00.300");
-        var runId = (string)(await StartAsync("""{"projectId":"p1"}"""))["runId"]!;
+        var runId = (string)(await StartAsync($$"""{"projectId":"{{P}}"}"""))["runId"]!;
         var (_, events, raw) = await ReadStreamAsync(runId);
         Assert.Empty(events);
         Assert.True(raw.Split(": heartbeat\n\n").Length - 1 >= 3, $"expected heartbeats in a 2 s idle stream:\n{raw}");
@@ -110,7 +114,7 @@ public sealed class EventStreamTests : LedgerTest
     [Fact]
     public async Task ReconnectingAfterTheEndOfAFinishedRunGets204SoEventSourceStops()
     {
-        var runId = (string)(await StartAsync("""{"projectId":"p1"}"""))["runId"]!;
+        var runId = (string)(await StartAsync($$"""{"projectId":"{{P}}"}"""))["runId"]!;
         await ReportAsync(runId, """{"agent":"publisher","status":"completed"}""");
         var (status, _, _) = await ReadStreamAsync(runId, "1");
         Assert.Equal(HttpStatusCode.NoContent, status);
@@ -119,8 +123,8 @@ public sealed class EventStreamTests : LedgerTest
     [Fact]
     public async Task InvalidLastEventIdIs400()
     {
-        var runId = (string)(await StartAsync("""{"projectId":"p1"}"""))["runId"]!;
-        var request = new HttpRequestMessage(HttpMethod.Get, $"/api/projects/p1/runs/{runId}/events");
+        var runId = (string)(await StartAsync($$"""{"projectId":"{{P}}"}"""))["runId"]!;
+        var request = new HttpRequestMessage(HttpMethod.Get, $"/api/projects/{P}/runs/{runId}/events");
         request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("text/event-stream"));
         request.Headers.Add("Last-Event-ID", "abc");
         Assert.Contains("Last-Event-ID", await (await Client.SendAsync(request)).AssertProblemAsync(400), StringComparison.Ordinal);

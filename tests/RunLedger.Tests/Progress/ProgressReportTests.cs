@@ -5,19 +5,19 @@ using RunLedger.Tests.Support;
 namespace RunLedger.Tests.Progress;
 
 /// <summary>How reports change runs, through the HTTP endpoint (the same handler as the queue).</summary>
-public sealed class ProgressReportTests : LedgerTest
+public sealed class ProgressReportTests(LedgerHost host) : LedgerTest(host), IClassFixture<LedgerHost>
 {
     private async Task<string> NewRunAsync(string config = "{}")
     {
-        var run = await StartAsync($$"""{"projectId":"p1","config":{{config}}}""");
+        var run = await StartAsync($$"""{"projectId":"{{P}}","config":{{config}}}""");
         return (string)run["runId"]!;
     }
 
     private async Task<HttpResponseMessage> ReportAsync(string runId, string json) =>
-        await Client.PostJsonAsync($"/api/projects/p1/runs/{runId}/progress", json);
+        await Client.PostJsonAsync($"/api/projects/{P}/runs/{runId}/progress", json);
 
     private async Task<JsonObject> RunAsync(string runId) =>
-        await (await Client.GetAsync($"/api/projects/p1/runs/{runId}")).JsonAsync();
+        await (await Client.GetAsync($"/api/projects/{P}/runs/{runId}")).JsonAsync();
 
     [Fact]
     public async Task FirstReportMovesQueuedToRunningAndUpdatesStepMessageProgressArtifactsAndMetadata()
@@ -101,12 +101,12 @@ public sealed class ProgressReportTests : LedgerTest
     {
         var runId = await NewRunAsync();
         (await ReportAsync(runId, """{"agent":"publisher","status":"completed","message":"Published"}""")).EnsureSuccessStatusCode();
-        var completed = await (await Client.GetAsync($"/api/projects/p1/runs/{runId}")).Content.ReadAsStringAsync();
+        var completed = await (await Client.GetAsync($"/api/projects/{P}/runs/{runId}")).Content.ReadAsStringAsync();
 
         (await ReportAsync(runId, """{"agent":"voice","status":"running","message":"late","progress":10}""")).EnsureSuccessStatusCode();
 
-        Assert.Equal(completed, await (await Client.GetAsync($"/api/projects/p1/runs/{runId}")).Content.ReadAsStringAsync());
-        var events = await (await Client.GetAsync($"/api/projects/p1/runs/{runId}/events")).JsonAsync();
+        Assert.Equal(completed, await (await Client.GetAsync($"/api/projects/{P}/runs/{runId}")).Content.ReadAsStringAsync());
+        var events = await (await Client.GetAsync($"/api/projects/{P}/runs/{runId}/events")).JsonAsync();
         Assert.Equal(["publisher", "voice"], events["items"]!.AsArray().Select(e => (string)e!["agent"]!));
     }
 
@@ -119,7 +119,7 @@ public sealed class ProgressReportTests : LedgerTest
         var again = await ReportAsync(runId, report);
         Assert.Equal(HttpStatusCode.OK, again.StatusCode);
         Assert.True((bool)(await again.JsonAsync())["duplicate"]!);
-        var events = await (await Client.GetAsync($"/api/projects/p1/runs/{runId}/events")).JsonAsync();
+        var events = await (await Client.GetAsync($"/api/projects/{P}/runs/{runId}/events")).JsonAsync();
         Assert.Single(events["items"]!.AsArray());
     }
 
@@ -142,9 +142,9 @@ public sealed class ProgressReportTests : LedgerTest
     public async Task InvalidReportIs400AndLeavesTheRunUntouched(string report, string detail)
     {
         var runId = await NewRunAsync();
-        var before = await (await Client.GetAsync($"/api/projects/p1/runs/{runId}")).Content.ReadAsStringAsync();
+        var before = await (await Client.GetAsync($"/api/projects/{P}/runs/{runId}")).Content.ReadAsStringAsync();
         Assert.Contains(detail, await (await ReportAsync(runId, report)).AssertProblemAsync(400), StringComparison.Ordinal);
-        Assert.Equal(before, await (await Client.GetAsync($"/api/projects/p1/runs/{runId}")).Content.ReadAsStringAsync());
+        Assert.Equal(before, await (await Client.GetAsync($"/api/projects/{P}/runs/{runId}")).Content.ReadAsStringAsync());
     }
 
     [Fact]
@@ -157,7 +157,7 @@ public sealed class ProgressReportTests : LedgerTest
 
         var run = await RunAsync(runId);
         Assert.Equal(20, run["agents"]!.AsObject().Count);
-        var events = (await (await Client.GetAsync($"/api/projects/p1/runs/{runId}/events")).JsonAsync())["items"]!.AsArray();
+        var events = (await (await Client.GetAsync($"/api/projects/{P}/runs/{runId}/events")).JsonAsync())["items"]!.AsArray();
         Assert.Equal(Enumerable.Range(1, 20), events.Select(e => (int)e!["seq"]!));
         Assert.Equal(20, events.Select(e => (string)e!["eventId"]!).Distinct().Count());
     }
@@ -167,10 +167,10 @@ public sealed class ProgressReportTests : LedgerTest
     {
         var runId = await NewRunAsync();
         for (var i = 0; i < 5; i++) (await ReportAsync(runId, $$"""{"agent":"voice","progress":{{i * 10}}}""")).EnsureSuccessStatusCode();
-        var page = await (await Client.GetAsync($"/api/projects/p1/runs/{runId}/events?limit=2&after=2")).JsonAsync();
+        var page = await (await Client.GetAsync($"/api/projects/{P}/runs/{runId}/events?limit=2&after=2")).JsonAsync();
         Assert.Equal([3, 4], page["items"]!.AsArray().Select(e => (int)e!["seq"]!));
         Assert.Equal(4, (int)page["next"]!);
-        var last = await (await Client.GetAsync($"/api/projects/p1/runs/{runId}/events?limit=1&after=4")).JsonAsync();
+        var last = await (await Client.GetAsync($"/api/projects/{P}/runs/{runId}/events?limit=1&after=4")).JsonAsync();
         Assert.Equal([5], last["items"]!.AsArray().Select(e => (int)e!["seq"]!));
         Assert.Null(last["next"]);
     }

@@ -8,24 +8,21 @@ using RunLedger.Tests.Support;
 namespace RunLedger.Tests.Progress;
 
 /// <summary>Pins the storage work one report costs: one read of the run and one transaction.</summary>
-public sealed class StorageCostTests : LedgerTest
+public sealed class StorageCostTests : ComponentTest
 {
     private readonly CountingPolicy _counter = new();
 
     public StorageCostTests()
     {
-        App.With("RunLedger:ListenToQueue", "false");
-        App.ConfigureServicesHook = services =>
-        {
+        App.ConfigureServices = services =>
             services.AddAzureClients(clients => clients.ConfigureDefaults(options => options.AddPolicy(_counter, HttpPipelinePosition.PerCall)));
-        };
     }
 
     [Fact]
     public async Task AnAppliedReportCostsOneReadAndOneTransaction()
     {
         var runId = (string)(await StartAsync("""{"projectId":"p1"}"""))["runId"]!;
-        var handler = App.Services.GetRequiredService<ProgressHandler>();
+        var handler = App.Get<ProgressHandler>();
         var report = ProgressReport.Parse(
             System.Text.Json.Nodes.JsonNode.Parse($$$"""{"projectId":"p1","runId":"{{{runId}}}","agent":"voice","usage":{"model":"gpt-4o","inputTokens":10}}""")!.AsObject(),
             "evt-1", DateTimeOffset.UtcNow);
@@ -41,7 +38,7 @@ public sealed class StorageCostTests : LedgerTest
     public async Task ADuplicateReportCostsOneReadAndOneRejectedTransaction()
     {
         var runId = (string)(await StartAsync("""{"projectId":"p1"}"""))["runId"]!;
-        var handler = App.Services.GetRequiredService<ProgressHandler>();
+        var handler = App.Get<ProgressHandler>();
         var report = ProgressReport.Parse(
             System.Text.Json.Nodes.JsonNode.Parse($$"""{"projectId":"p1","runId":"{{runId}}","agent":"voice"}""")!.AsObject(),
             "evt-1", DateTimeOffset.UtcNow);
@@ -60,9 +57,9 @@ public sealed class StorageCostTests : LedgerTest
         var runId = (string)(await StartAsync("""{"projectId":"p1"}"""))["runId"]!;
 
         _counter.Requests.Clear();
-        var response = await Client.GetAsync($"/api/projects/p1/runs/{runId}");
+        var run = await GetRunAsync("p1", runId);
 
-        response.EnsureSuccessStatusCode();
+        Assert.Equal(runId, (string)run["runId"]!);
         Assert.Equal(["GET run"], _counter.Requests);
     }
 

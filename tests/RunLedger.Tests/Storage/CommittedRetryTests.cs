@@ -1,9 +1,10 @@
-using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using Azure.Core;
 using Azure.Core.Pipeline;
 using Microsoft.Extensions.Azure;
 using Microsoft.Extensions.DependencyInjection;
+using RunLedger.Progress;
+using RunLedger.Runs;
 using RunLedger.Tests.Support;
 
 namespace RunLedger.Tests.Storage;
@@ -13,14 +14,13 @@ namespace RunLedger.Tests.Storage;
 /// the retry fails its condition on our own write. It must come out as done once: no error, no
 /// double count, no second run.
 /// </summary>
-public sealed class CommittedRetryTests : LedgerTest
+public sealed class CommittedRetryTests : ComponentTest
 {
     private readonly LoseTheAnswer _faults = new();
 
     public CommittedRetryTests()
     {
-        App.With("RunLedger:ListenToQueue", "false");
-        App.ConfigureServicesHook = services => services.AddAzureClients(clients =>
+        App.ConfigureServices = services => services.AddAzureClients(clients =>
             clients.ConfigureDefaults(options => options.AddPolicy(_faults, HttpPipelinePosition.PerRetry)));
     }
 
@@ -30,13 +30,13 @@ public sealed class CommittedRetryTests : LedgerTest
         var runId = (string)(await StartAsync("""{"projectId":"p1"}"""))["runId"]!;
 
         _faults.LoseNext("$batch");
-        var response = await Client.PostJsonAsync($"/api/projects/p1/runs/{runId}/progress",
-            """{"eventId":"e1","agent":"voice","status":"running","usage":{"model":"gpt-4o","inputTokens":1000}}""");
+        var answer = await LedgerComponents.BodyAsync(App.Functions<ProgressFunctions>().PostProgress(LedgerComponents.Request(body:
+            """{"eventId":"e1","agent":"voice","status":"running","usage":{"model":"gpt-4o","inputTokens":1000}}"""), "p1", runId, default));
 
         Assert.Equal(1, _faults.Lost);
-        Assert.True(response.IsSuccessStatusCode, await response.Content.ReadAsStringAsync());
-        var run = await (await Client.GetAsync($"/api/projects/p1/runs/{runId}")).JsonAsync();
-        var events = await (await Client.GetAsync($"/api/projects/p1/runs/{runId}/events")).JsonAsync();
+        Assert.Equal("e1", (string)answer["eventId"]!);
+        var run = await GetRunAsync("p1", runId);
+        var events = await LedgerComponents.BodyAsync(App.Functions<ProgressFunctions>().GetRunEvents(LedgerComponents.Request(), "p1", runId, default));
         Assert.Single(events["items"]!.AsArray());
         Assert.Equal(2500, (long)run["totalCostMicros"]!);   // 1,000 gpt-4o input tokens, once
         Assert.Equal("running", (string)run["status"]!);
@@ -45,31 +45,31 @@ public sealed class CommittedRetryTests : LedgerTest
     [Fact]
     public async Task AStartWhoseCommittedTransactionIsRetriedCreatesOneRun()
     {
-        await Client.GetAsync("/api/health");
+        _ = App.Storage;
 
         _faults.LoseNext("$batch");
         var started = await StartAsync("""{"projectId":"p1"}""");
 
         Assert.Equal(1, _faults.Lost);
-        var list = await (await Client.GetAsync("/api/projects/p1/runs")).JsonAsync();
+        var list = await LedgerComponents.BodyAsync(App.Functions<RunsFunctions>().ListRuns(LedgerComponents.Request(), "p1", default));
         Assert.Equal((string)started["runId"]!, (string)Assert.Single(list["items"]!.AsArray())!["runId"]!);
-        Assert.Single(await DrainJobsAsync());
+        Assert.Single((await App.Storage.Jobs.ReceiveMessagesAsync(32)).Value);
     }
 
     [Fact]
     public async Task APatchWithIfMatchWhoseCommittedWriteIsRetriedSucceeds()
     {
         var runId = (string)(await StartAsync("""{"projectId":"p1"}"""))["runId"]!;
-        var etag = (await Client.GetAsync($"/api/projects/p1/runs/{runId}")).Headers.ETag!.ToString();
+        var store = App.Get<RunStore>();
+        var etag = (await store.GetAsync("p1", runId, default))!.ETag.ToString();
 
         _faults.LoseNext("$batch");
-        var patched = await Client.PatchJsonAsync($"/api/projects/p1/runs/{runId}", """{"step":"voice"}""", etag);
+        var patched = await App.Get<RunPatcher>().PatchAsync("p1", runId, new JsonObject { ["step"] = "voice" }, etag, default);
 
         Assert.Equal(1, _faults.Lost);
-        Assert.Equal(System.Net.HttpStatusCode.OK, patched.StatusCode);
-        var run = await (await Client.GetAsync($"/api/projects/p1/runs/{runId}")).JsonAsync();
-        Assert.Equal("voice", (string)run["step"]!);
-        Assert.Equal(patched.Headers.ETag!.Tag, (await Client.GetAsync($"/api/projects/p1/runs/{runId}")).Headers.ETag!.Tag);
+        var run = (await store.GetAsync("p1", runId, default))!;
+        Assert.Equal("voice", (string)run.Document["step"]!);
+        Assert.Equal(run.ETag, patched.ETag);
     }
 
     /// <summary>Lets the next matching request reach storage, then fails as if the connection dropped before the answer.</summary>

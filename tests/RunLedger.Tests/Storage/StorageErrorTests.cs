@@ -1,21 +1,28 @@
 using Azure;
 using Azure.Core;
 using Azure.Core.Pipeline;
+using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Azure;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Abstractions;
+using RunLedger.Http;
+using RunLedger.Runs;
 using RunLedger.Tests.Support;
 
 namespace RunLedger.Tests.Storage;
 
-/// <summary>Storage failures reach HTTP callers as problem+json: busy or unreachable is a 503 to retry, anything else a 500 without internals.</summary>
-public sealed class StorageErrorTests : LedgerTest
+/// <summary>
+/// What a storage failure becomes for an HTTP caller: busy or unreachable is a 503 to retry,
+/// anything else a 500 without internals. The failure is real (the SDK's pipeline, its retries);
+/// the mapping is the one <see cref="ProblemMiddleware"/> applies to every HTTP function.
+/// </summary>
+public sealed class StorageErrorTests : ComponentTest
 {
     private readonly FailRequests _faults = new();
 
     public StorageErrorTests()
     {
-        App.With("RunLedger:ListenToQueue", "false");
-        App.ConfigureServicesHook = services => services.AddAzureClients(clients => clients.ConfigureDefaults(options =>
+        App.ConfigureServices = services => services.AddAzureClients(clients => clients.ConfigureDefaults(options =>
         {
             // Keep the SDK's retries but make them quick, so an outage test takes milliseconds.
             options.Retry.Delay = TimeSpan.FromMilliseconds(1);
@@ -24,49 +31,61 @@ public sealed class StorageErrorTests : LedgerTest
         }));
     }
 
+    public override Task DisposeAsync()
+    {
+        _faults.Fail = null; // storage is reachable again for the clean-up
+        return base.DisposeAsync();
+    }
+
+    private async Task<(Microsoft.AspNetCore.Mvc.ProblemDetails Problem, HttpResponse Response)> GetRunFailsAsync()
+    {
+        var request = LedgerComponents.Request();
+        var e = await Assert.ThrowsAnyAsync<Exception>(() => App.Functions<RunsFunctions>().GetRun(request, "p1", "RUN_1", default));
+        _faults.Fail = null;
+        return (ProblemMiddleware.ToProblem(e, request.HttpContext.Response, NullLogger.Instance), request.HttpContext.Response);
+    }
+
     [Theory]
     [InlineData(429, "TooManyRequests")]
     [InlineData(503, "ServerBusy")]
     public async Task ThrottledOrBusyStorageIs503WithRetryAfter(int status, string code)
     {
-        await Client.GetAsync("/api/health");
+        _ = App.Storage; // storage created before the faults start
         _faults.Fail = () => throw new RequestFailedException(status, "busy", code, null);
 
-        var response = await Client.GetAsync("/api/projects/p1/runs/RUN_1");
+        var (problem, response) = await GetRunFailsAsync();
 
-        var detail = await response.AssertProblemAsync(503);
-        Assert.Contains("retry", detail, StringComparison.OrdinalIgnoreCase);
-        Assert.Equal(TimeSpan.FromSeconds(5), response.Headers.RetryAfter?.Delta);
+        Assert.Equal(503, problem.Status);
+        Assert.Contains("retry", problem.Detail, StringComparison.OrdinalIgnoreCase);
+        Assert.Equal("5", response.Headers.RetryAfter.ToString());
     }
 
     [Fact]
     public async Task UnreachableStorageAfterTheSdksRetriesIs503WithRetryAfter()
     {
-        await Client.GetAsync("/api/health");
+        _ = App.Storage;
         // What the SDK's HTTP transport throws when a connection is refused.
         _faults.Fail = () => throw new RequestFailedException("Connection refused (injected).", new HttpRequestException("Connection refused"));
 
-        var response = await Client.GetAsync("/api/projects/p1/runs?limit=5");
+        var (problem, response) = await GetRunFailsAsync();
 
-        await response.AssertProblemAsync(503);
-        Assert.NotNull(response.Headers.RetryAfter);
+        Assert.Equal(503, problem.Status);
+        Assert.Equal("5", response.Headers.RetryAfter.ToString());
         Assert.True(_faults.Calls > 1, "the SDK retried before giving up");
     }
 
     [Fact]
     public async Task AnUnexpectedStorageRefusalIs500WithoutItsInternals()
     {
-        await Client.GetAsync("/api/health");
+        _ = App.Storage;
         _faults.Fail = () => throw new RequestFailedException(403, "Server failed to authenticate the request.", "AuthorizationFailure", null);
 
-        var response = await Client.GetAsync("/api/projects/p1/runs/RUN_1");
+        var (problem, response) = await GetRunFailsAsync();
 
-        var detail = await response.AssertProblemAsync(500);
-        var body = await response.Content.ReadAsStringAsync();
-        Assert.DoesNotContain("AuthorizationFailure", body, StringComparison.Ordinal);
-        Assert.DoesNotContain("authenticate", body, StringComparison.Ordinal);
-        Assert.NotEmpty(detail);
-        Assert.Null(response.Headers.RetryAfter);
+        Assert.Equal(500, problem.Status);
+        Assert.DoesNotContain("AuthorizationFailure", problem.Detail, StringComparison.Ordinal);
+        Assert.DoesNotContain("authenticate", problem.Detail, StringComparison.Ordinal);
+        Assert.False(response.Headers.ContainsKey("Retry-After"));
     }
 
     private sealed class FailRequests : HttpPipelineSynchronousPolicy

@@ -2,22 +2,18 @@ using System.Text.Json.Nodes;
 
 namespace RunLedger.Tests.Support;
 
-/// <summary>Base for API tests: a fresh app, table and queues for every test.</summary>
-public abstract class LedgerTest : IAsyncLifetime
+/// <summary>
+/// Base for end-to-end tests: requests go through the local Functions host to the real worker,
+/// shared by the tests of a class. Each test works in a project of its own (<see cref="P"/>).
+/// </summary>
+public abstract class LedgerTest(LedgerHost host)
 {
-    protected LedgerApp App { get; } = new();
+    protected LedgerHost App { get; } = host;
 
-    private HttpClient? _client;
+    protected HttpClient Client => App.Client;
 
-    protected HttpClient Client => _client ??= App.CreateClient();
-
-    public virtual async Task InitializeAsync() => await ((IAsyncLifetime)App).InitializeAsync();
-
-    public virtual async Task DisposeAsync()
-    {
-        _client?.Dispose();
-        await ((IAsyncLifetime)App).DisposeAsync();
-    }
+    /// <summary>This test's project id, unique in the run.</summary>
+    protected string P { get; } = "p" + Guid.NewGuid().ToString("N")[..12];
 
     protected async Task<JsonObject> StartAsync(string json, string? idempotencyKey = null)
     {
@@ -27,14 +23,22 @@ public abstract class LedgerTest : IAsyncLifetime
         return JsonNode.Parse(body)!.AsObject();
     }
 
-    protected async Task<List<JsonObject>> DrainJobsAsync()
+    /// <summary>The jobs sent to agents for this test's project, or the one named (others' jobs stay on the queue).</summary>
+    protected async Task<List<JsonObject>> DrainJobsAsync(string? projectId = null)
     {
+        projectId ??= P;
         var jobs = new List<JsonObject>();
         while (true)
         {
-            var batch = (await App.Jobs.ReceiveMessagesAsync(32, TimeSpan.FromMinutes(5))).Value;
+            var batch = (await App.Jobs.ReceiveMessagesAsync(32, TimeSpan.FromSeconds(1))).Value;
             if (batch.Length == 0) return jobs;
-            jobs.AddRange(batch.Select(m => JsonNode.Parse(m.Body.ToString())!.AsObject()));
+            foreach (var message in batch)
+            {
+                var job = JsonNode.Parse(message.Body.ToString())!.AsObject();
+                if ((string?)job["projectId"] != projectId) continue;
+                jobs.Add(job);
+                await App.Jobs.DeleteMessageAsync(message.MessageId, message.PopReceipt);
+            }
         }
     }
 }

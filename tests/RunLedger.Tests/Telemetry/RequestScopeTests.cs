@@ -1,10 +1,11 @@
-using Microsoft.AspNetCore.Http;
+using System.Collections.Immutable;
+using Microsoft.Azure.Functions.Worker;
 using Microsoft.Extensions.Logging;
 using RunLedger.Telemetry;
 
 namespace RunLedger.Tests.Telemetry;
 
-/// <summary>Logs written while a request for a run is handled carry its ids in a scope.</summary>
+/// <summary>Logs written while a function handles a run carry its ids in a scope.</summary>
 public sealed class RequestScopeTests
 {
     /// <summary>Records each log entry with the scopes open when it was written.</summary>
@@ -38,36 +39,54 @@ public sealed class RequestScopeTests
         }
     }
 
-    private static async Task<List<object>> ScopesSeenByTheHandlerAsync(params (string Name, string Value)[] routeValues)
+    /// <summary>Just enough of an invocation for the middleware: its binding data (route values, trigger metadata).</summary>
+    private sealed class Invocation(IReadOnlyDictionary<string, object?> data) : FunctionContext
     {
-        var logger = new ScopeRecordingLogger<RequestScopeMiddleware>();
-        var middleware = new RequestScopeMiddleware(_ =>
+        public override string InvocationId => "inv-1";
+        public override string FunctionId => "fn-1";
+        public override TraceContext TraceContext => null!;
+        public override BindingContext BindingContext { get; } = new Bindings(data);
+        public override RetryContext RetryContext => null!;
+        public override IServiceProvider InstanceServices { get; set; } = null!;
+        public override FunctionDefinition FunctionDefinition => null!;
+        public override IDictionary<object, object> Items { get; set; } = new Dictionary<object, object>();
+        public override IInvocationFeatures Features => null!;
+
+        private sealed class Bindings(IReadOnlyDictionary<string, object?> data) : BindingContext
         {
-            logger.LogInformation("inside the request");
+            public override IReadOnlyDictionary<string, object?> BindingData { get; } = data;
+        }
+    }
+
+    private static async Task<List<object>> ScopesSeenByTheFunctionAsync(params (string Name, string Value)[] bindingData)
+    {
+        var logger = new ScopeRecordingLogger<RunScopeMiddleware>();
+        var middleware = new RunScopeMiddleware(logger);
+        var context = new Invocation(bindingData.ToImmutableDictionary(b => b.Name, b => (object?)b.Value));
+
+        await middleware.Invoke(context, _ =>
+        {
+            logger.LogInformation("inside the invocation");
             return Task.CompletedTask;
-        }, logger);
-        var context = new DefaultHttpContext();
-        foreach (var (name, value) in routeValues) context.Request.RouteValues[name] = value;
+        });
 
-        await middleware.InvokeAsync(context);
-
-        logger.LogInformation("after the request");
-        Assert.Empty(logger.Entries[1].Scopes); // closed when the request ends
+        logger.LogInformation("after the invocation");
+        Assert.Empty(logger.Entries[1].Scopes); // closed when the invocation ends
         return logger.Entries[0].Scopes;
     }
 
     [Fact]
-    public async Task LogsWrittenDuringARunRequestCarryItsProjectAndRunIds()
+    public async Task LogsWrittenDuringARunInvocationCarryItsProjectAndRunIds()
     {
-        var scope = Assert.Single(await ScopesSeenByTheHandlerAsync(("projectId", "p1"), ("runId", "r-42"), ("other", "x")));
+        var scope = Assert.Single(await ScopesSeenByTheFunctionAsync(("projectId", "p1"), ("runId", "r-42"), ("other", "x")));
         var values = Assert.IsAssignableFrom<IEnumerable<KeyValuePair<string, object?>>>(scope).ToDictionary();
         Assert.Equal(new Dictionary<string, object?> { ["projectId"] = "p1", ["runId"] = "r-42" }, values);
         Assert.Equal("projectId:p1 runId:r-42", scope.ToString()); // as the console shows it
     }
 
     [Fact]
-    public async Task RequestsWithoutRunRouteValuesOpenNoScope()
+    public async Task InvocationsWithoutRunValuesOpenNoScope()
     {
-        Assert.Empty(await ScopesSeenByTheHandlerAsync(("other", "x")));
+        Assert.Empty(await ScopesSeenByTheFunctionAsync(("other", "x")));
     }
 }

@@ -1,0 +1,99 @@
+using System.Reflection;
+using Azure.Data.Tables;
+using Azure.Storage.Queues;
+using FunctionsHost;
+using FunctionsHost.Testing;
+using RunLedger.Ledger;
+using RunLedger.Tests.Packaging;
+
+namespace RunLedger.Tests.Support;
+
+/// <summary>
+/// The real Run Ledger worker under the local Functions host, against the shared Azurite, with
+/// its own table and queues. Started once per test class (a class fixture); tests isolate
+/// themselves by project id (<see cref="LedgerTest.P"/>). A derived fixture changes settings.
+/// </summary>
+public class LedgerHost : IAsyncLifetime
+{
+    private FunctionsHostHarness? _harness;
+    private Azurite.Endpoints? _azurite;
+    private LedgerStorage? _storage;
+
+    public string TableName { get; } = Names.Table("runs");
+    public string JobsQueue { get; } = Names.Queue("jobs");
+    public string ProgressQueue { get; } = Names.Queue("progress");
+
+    /// <summary>The worker's build output (functions.metadata, RunLedger.dll), from the test build.</summary>
+    public static string AppDirectory { get; } = typeof(LedgerHost).Assembly
+        .GetCustomAttributes<AssemblyMetadataAttribute>()
+        .Single(a => a.Key == "RunLedgerAppDirectory").Value!;
+
+    /// <summary>host.json: the repository's, with <see cref="QueueSettings"/> laid over its <c>extensions.queues</c>.</summary>
+    public string HostJson { get; private set; } = RepoFiles.FullPath("host.json");
+
+    /// <summary>host.json <c>extensions.queues</c> values a derived fixture changes (e.g. a short retry delay).</summary>
+    protected virtual IEnumerable<KeyValuePair<string, string>> QueueSettings => [];
+
+    public FunctionsHostHarness Harness => _harness ?? throw new InvalidOperationException("The host is not started.");
+
+    public HttpClient Client => Harness.Client;
+
+    public string ConnectionString => _azurite!.ConnectionString;
+
+    /// <summary>This host's storage, reached through the app's own client registration.</summary>
+    public LedgerStorage Storage => _storage ??= TestStorage.For(ConnectionString, TableName, JobsQueue, ProgressQueue);
+
+    public TableClient Table => Storage.Table;
+    public QueueClient Jobs => Storage.Jobs;
+    public QueueClient Progress => Storage.Progress;
+    public QueueClient ProgressPoison => Storage.ProgressPoison;
+
+    /// <summary>A queue of this host without message encoding: text goes on and comes off exactly as stored.</summary>
+    public QueueClient Raw(string queueName) => new(ConnectionString, queueName);
+
+    /// <summary>Settings a derived fixture adds or replaces.</summary>
+    protected virtual IEnumerable<KeyValuePair<string, string?>> MoreSettings => [];
+
+    public virtual async Task InitializeAsync()
+    {
+        _azurite = await Azurite.GetAsync();
+        var settings = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase)
+        {
+            ["FUNCTIONS_WORKER_RUNTIME"] = "dotnet-isolated",
+            ["AzureWebJobsStorage"] = ConnectionString,
+            ["RunLedger__TableName"] = TableName,
+            ["RunLedger__JobsQueue"] = JobsQueue,
+            ["RunLedger__ProgressQueue"] = ProgressQueue,
+        };
+        foreach (var (key, value) in MoreSettings) settings[key] = value;
+        if (QueueSettings.Any())
+        {
+            var json = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(HostJson))!;
+            foreach (var (key, value) in QueueSettings) json["extensions"]!["queues"]![key] = value;
+            HostJson = Path.Combine(Path.GetTempPath(), $"host-{TableName}.json");
+            await File.WriteAllTextAsync(HostJson, json.ToJsonString());
+        }
+        // The progress queue must exist before the host starts listening on it.
+        await Storage.CreateIfNotExistsAsync(default);
+        _harness = await FunctionsHostHarness.StartAsync(new FunctionsHostOptions
+        {
+            AppDirectory = AppDirectory,
+            HostJsonPath = HostJson,
+            Settings = settings,
+        });
+    }
+
+    /// <summary>Puts a report on the progress queue as agents do (base64 JSON).</summary>
+    public Task SendProgressAsync(string json) => Progress.SendMessageAsync(json);
+
+    /// <summary>Waits until the progress queue is empty and nothing from it is being handled.</summary>
+    public Task ProgressDrainedAsync(TimeSpan? timeout = null) => Harness.WaitForQueueDrainedAsync(ProgressQueue, timeout ?? TimeSpan.FromSeconds(60));
+
+    public virtual async Task DisposeAsync()
+    {
+        if (_harness is not null) await _harness.DisposeAsync();
+        if (_azurite is null) return;
+        await Table.DeleteAsync();
+        foreach (var queue in new[] { Jobs, Progress, ProgressPoison }) await queue.DeleteIfExistsAsync();
+    }
+}
