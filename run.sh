@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
-# Runs Run Ledger locally: Azurite (installed from package.json if missing, data in .azurite/)
-# and the app on http://localhost:7071, processing the agent-progress queue itself.
+# Runs Run Ledger locally on http://localhost:7071: Azurite (installed from package.json if
+# missing, data in .azurite/), then the Functions app under Core Tools (`func start`) where they
+# are installed, otherwise under the project's local Functions host (tools/FunctionsHost), which
+# runs the same worker build with the Azure host's HTTP, queue and timer semantics.
+# Settings: local.settings.json (created from local.settings.sample.json on first run), then the environment.
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -28,7 +31,19 @@ else
   echo "Azurite started (data in .azurite/)."
 fi
 
-export AzureWebJobsStorage="${AzureWebJobsStorage:-UseDevelopmentStorage=true}"
-export ASPNETCORE_ENVIRONMENT="${ASPNETCORE_ENVIRONMENT:-Development}"
-echo "Run Ledger on http://localhost:7071 (Ctrl+C stops it and Azurite)."
-dotnet run --project functions/RunLedger -c Release -- "$@"
+if [ ! -f local.settings.json ]; then
+  cp local.settings.sample.json local.settings.json
+  echo "Created local.settings.json from local.settings.sample.json."
+fi
+
+if command -v func >/dev/null 2>&1; then
+  echo "Run Ledger under Core Tools on http://localhost:7071 (Ctrl+C stops it and Azurite)."
+  (cd functions/RunLedger && func start --port 7071 "$@")
+else
+  # ErrorsOnly: the Worker SDK's generated extensions project warns NU1603 (harmless, see the csproj).
+  dotnet build functions/RunLedger -c Release --nologo -v quiet -clp:ErrorsOnly
+  dotnet build tools/FunctionsHost -c Release --nologo -v quiet -clp:ErrorsOnly
+  echo "Run Ledger under the local Functions host on http://localhost:7071 (Ctrl+C stops it and Azurite)."
+  dotnet tools/FunctionsHost/bin/Release/net10.0/FunctionsHost.dll \
+    --app functions/RunLedger/bin/Release/net10.0 --settings local.settings.json --port 7071 "$@"
+fi
