@@ -12,7 +12,7 @@ using RunLedger.Progress;
 using RunLedger.Runs;
 using Azure.Data.Tables;
 
-// Usage: RunLedger.Bench <storage connection string> [reports per round] [rounds]
+// Usage: RunLedger.Bench <storage connection string> [reports per round] [rounds] [queue reports per run <worker dir> <host.json>]
 // Prints, for applying agent reports through the ledger and for a baseline that makes the same
 // storage calls with the same payload sizes directly (one read, one five-action transaction),
 // the time and managed allocation per report, and their ratio. Rounds alternate the two so that
@@ -128,6 +128,18 @@ try
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"ledger   : {lm,8:F2} ms/report  {la,8:F1} KiB allocated/report"));
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"baseline : {bm,8:F2} ms/report  {ba,8:F1} KiB allocated/report  (same storage calls, no ledger logic)"));
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"ratio    : {lm / bm,8:F2} x time   {la / ba,8:F2} x allocation"));
+
+    if (args.Length > 5)
+    {
+        var perRun = int.Parse(args[3], CultureInfo.InvariantCulture);
+        var (queued, bare) = await RunLedger.Bench.QueueThroughput.RunAsync(args[0], args[4], args[5], perRun);
+        Console.WriteLine();
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"queue trigger: {RunLedger.Bench.QueueThroughput.Runs} runs x {perRun} reports through the local Functions host and the worker"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"ledger   : {queued,8:F0} reports/s applied from the queue"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"baseline : {bare,8:F0} reports/s (read + transaction, {RunLedger.Bench.QueueThroughput.Runs} concurrent writers)"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"ratio    : {queued / bare,8:F2} x throughput"));
+    }
     return 0;
 }
 finally

@@ -1,0 +1,123 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json.Nodes;
+using Azure.Data.Tables;
+using FunctionsHost;
+using FunctionsHost.Testing;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using RunLedger.Costs;
+using RunLedger.Ledger;
+using RunLedger.Pipelines;
+using RunLedger.Progress;
+using RunLedger.Runs;
+
+namespace RunLedger.Bench;
+
+/// <summary>
+/// Reports applied per second through the AgentProgress queue trigger (the local Functions host
+/// and the real worker, host.json's queue settings), 16 runs at once, next to the bare
+/// Azure.Data.Tables work per report (a point read and a five-action transaction) by 16
+/// concurrent writers on the same Azurite.
+/// </summary>
+public static class QueueThroughput
+{
+    public const int Runs = 16;
+
+    public static async Task<(double Ledger, double Baseline)> RunAsync(string connectionString, string appDirectory, string hostJson, int reportsPerRun)
+    {
+        var names = new Dictionary<string, string?>
+        {
+            ["AzureWebJobsStorage"] = connectionString,
+            ["RunLedger:TableName"] = "benchq" + Guid.NewGuid().ToString("N")[..12],
+            ["RunLedger:JobsQueue"] = "benchq-jobs-" + Guid.NewGuid().ToString("N")[..12],
+            ["RunLedger:ProgressQueue"] = "benchq-progress-" + Guid.NewGuid().ToString("N")[..12],
+        };
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(names).Build();
+        var options = Options.Create(configuration.GetSection(LedgerOptions.Section).Get<LedgerOptions>()!);
+        var storage = LedgerStorage.Create(configuration);
+        await storage.CreateIfNotExistsAsync(default);
+        try
+        {
+            var runs = new RunStore(storage);
+            var starter = new PipelineStarter(runs, storage, options, TimeProvider.System, NullLogger<PipelineStarter>.Instance);
+            var runIds = Enumerable.Range(0, Runs).Select(i => $"RUN_Q{i:D2}").ToList();
+            foreach (var runId in runIds)
+            {
+                await starter.StartAsync(StartRequest.Parse(JsonNode.Parse($$"""{"projectId":"bench","runId":"{{runId}}"}""")!.AsObject()), null, default);
+            }
+
+            // Fill the queue first, so the host drains a full queue: what is measured is applying, not
+            // enqueueing. Runs take turns, as 16 pipelines reporting side by side do.
+            var messages = Enumerable.Range(1, reportsPerRun).SelectMany(i => runIds.Select(runId => $$$"""
+                {"projectId":"bench","runId":"{{{runId}}}","eventId":"{{{runId}}}-{{{i}}}","agent":"voice","status":"running",
+                 "message":"step {{{i}}}","progress":{{{i % 100}}},"usage":{"model":"gpt-4o","inputTokens":{{{1000 + i}}},"outputTokens":350}}
+                """)).ToList();
+            foreach (var batch in messages.Chunk(Runs))
+            {
+                await Task.WhenAll(batch.Select(text => storage.Progress.SendMessageAsync(text)));
+            }
+
+            double ledger;
+            await using (var harness = await FunctionsHostHarness.StartAsync(new FunctionsHostOptions
+            {
+                AppDirectory = appDirectory,
+                HostJsonPath = hostJson,
+                Settings = names.ToDictionary(n => n.Key.Replace(":", "__", StringComparison.Ordinal), n => n.Value),
+            }))
+            {
+                var appliedBefore = await AppliedAsync(runs, runIds);
+                var start = Stopwatch.GetTimestamp();
+                await harness.WaitForQueueDrainedAsync(storage.Progress.Name, TimeSpan.FromMinutes(10));
+                var elapsed = Stopwatch.GetElapsedTime(start).TotalSeconds;
+                ledger = (await AppliedAsync(runs, runIds) - appliedBefore) / elapsed;
+            }
+
+            var baseline = await BaselineAsync(storage.Table, reportsPerRun);
+            return (ledger, baseline);
+        }
+        finally
+        {
+            await storage.Table.DeleteAsync();
+            foreach (var queue in new[] { storage.Jobs, storage.Progress, storage.ProgressPoison }) await queue.DeleteIfExistsAsync();
+        }
+    }
+
+    private static async Task<long> AppliedAsync(RunStore runs, List<string> runIds)
+    {
+        long total = 0;
+        foreach (var runId in runIds) total += (await runs.GetAsync("bench", runId, default))!.EventCount;
+        return total;
+    }
+
+    /// <summary>
+    /// 16 writers in one partition (as the ledger's 16 runs of one project), each reading its row
+    /// and writing it back with four new rows in one transaction.
+    /// </summary>
+    private static async Task<double> BaselineAsync(TableClient table, int reportsPerRun)
+    {
+        var payload = new byte[600];
+        var start = Stopwatch.GetTimestamp();
+        await Parallel.ForAsync(0, Runs, new ParallelOptions { MaxDegreeOfParallelism = Runs }, async (writer, ct) =>
+        {
+            const string partition = "baseline";
+            var w = writer.ToString("D2", CultureInfo.InvariantCulture);
+            await table.UpsertEntityAsync(new TableEntity(partition, "run|" + w) { ["Doc0"] = payload }, cancellationToken: ct);
+            for (var n = 1; n <= reportsPerRun; n++)
+            {
+                var read = (await table.GetEntityAsync<TableEntity>(partition, "run|" + w, cancellationToken: ct)).Value;
+                var key = w + "|" + n.ToString("D10", CultureInfo.InvariantCulture);
+                await table.SubmitTransactionAsync(
+                [
+                    new(TableTransactionActionType.UpdateReplace, new TableEntity(partition, "run|" + w) { ["Doc0"] = payload, ["N"] = n }, read.ETag),
+                    new(TableTransactionActionType.UpsertReplace, new TableEntity(partition, "idx|" + w) { ["Doc0"] = payload }),
+                    new(TableTransactionActionType.Add, new TableEntity(partition, "eid|" + key) { ["Seq"] = n }),
+                    new(TableTransactionActionType.Add, new TableEntity(partition, "evt|" + key) { ["Doc0"] = payload }),
+                    new(TableTransactionActionType.Add, new TableEntity(partition, "cost|" + key) { ["Doc0"] = payload }),
+                ], ct);
+            }
+        });
+        return Runs * reportsPerRun / Stopwatch.GetElapsedTime(start).TotalSeconds;
+    }
+}
