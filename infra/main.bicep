@@ -162,6 +162,7 @@ module api 'app/function-app.bicep' = {
     runLedgerSettings: {
       RunLedger__TableName: tableName
       RunLedger__JobsQueue: jobsQueueName
+      // Required, not just a default: the AgentProgress trigger's queue is %RunLedger__ProgressQueue%.
       RunLedger__ProgressQueue: progressQueueName
       RunLedger__DashboardBaseUrl: dashboardBaseUrl
       // The table and queues are created above; skip the app's create-if-missing calls on every (cold) start.
