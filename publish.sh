@@ -1,50 +1,28 @@
 #!/usr/bin/env bash
-# Builds the Azure Functions package (see docs/deploy.md, "Build the package"):
-#   publish/package/          host.json, one <Function>/function.json per function, app/RunLedger
-#   publish/runledger.zip     the same tree, zipped with Unix permissions (app/RunLedger stays executable)
-# The function folders are written by the app itself from its route table (RunLedger --emit-functions).
+# Builds the deployment package of the isolated-worker app (see docs/deploy.md, "Build the package"):
+#   publish/package/        the publish output: host.json, functions.metadata, worker.config.json,
+#                           extensions.json, RunLedger.dll and its dependencies
+#   publish/runledger.zip   that folder's contents at the zip root, as Flex Consumption
+#                           (`az functionapp deploy`) and zip deploy expect it
 set -euo pipefail
 cd "$(dirname "$0")"
 
-out=publish
-package=$out/package
-rm -rf "$package" "$out/runledger.zip"
-mkdir -p "$package"
+package=publish/package
+zipfile="$(pwd)/publish/runledger.zip"
+rm -rf "$package" "$zipfile"
 
-dotnet publish functions/RunLedger -c Release -r linux-x64 --self-contained true \
-  -p:PublishReadyToRun=true -o "$package/app" --nologo
+# Framework-dependent (the plan's dotnet-isolated 10.0 stack provides .NET), precompiled with
+# ReadyToRun for linux-x64 to shorten cold starts. The Worker SDK writes functions.metadata,
+# worker.config.json and the extensions the host loads; local.settings.json is never published.
+dotnet publish functions/RunLedger -c Release -r linux-x64 --self-contained false \
+  -p:PublishReadyToRun=true -o "$package" --nologo
 
-cp host.json "$package/host.json"
-chmod +x "$package/app/RunLedger"
-
-# The function folders come from the same build's route table. The linux-x64 executable runs
-# only on Linux x64; elsewhere (e.g. macOS on Apple silicon) the same code runs through dotnet.
-if [ "$(uname -s)-$(uname -m)" = "Linux-x86_64" ]; then
-  "$package/app/RunLedger" --emit-functions "$package"
-else
-  dotnet run --project functions/RunLedger -c Release --no-launch-profile -- --emit-functions "$package"
-fi
-
-# Zip with permissions kept: the package is mounted read-only in Azure, so the executable bit
-# must already be in the archive.
-zipfile="$(pwd)/$out/runledger.zip"
+# Zip the folder's contents (hidden ones too: the SDK may write a .azurefunctions folder).
 if command -v zip >/dev/null 2>&1; then
   (cd "$package" && zip -q -r -X "$zipfile" .)
 else
-  python3 - "$package" "$zipfile" <<'PY'
-import os, stat, sys, zipfile
-root, target = sys.argv[1], sys.argv[2]
-with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as archive:
-    for folder, _, files in os.walk(root):
-        for name in sorted(files):
-            path = os.path.join(folder, name)
-            info = zipfile.ZipInfo.from_file(path, os.path.relpath(path, root))
-            info.external_attr = (stat.S_IMODE(os.stat(path).st_mode) | stat.S_IFREG) << 16
-            info.compress_type = zipfile.ZIP_DEFLATED
-            with open(path, "rb") as source:
-                archive.writestr(info, source.read())
-PY
+  python3 -c 'import shutil, sys; shutil.make_archive(sys.argv[1][:-4], "zip", sys.argv[2])' "$zipfile" "$package"
 fi
 
-echo "Package: $package ($(find "$package" -name function.json | wc -l | tr -d ' ') functions)"
-echo "Zip:     $out/runledger.zip ($(du -h "$out/runledger.zip" | cut -f1))"
+echo "Package: $package"
+echo "Zip:     publish/runledger.zip ($(du -h "$zipfile" | cut -f1))"

@@ -1,5 +1,5 @@
-// Run Ledger: an Azure Functions custom handler (one ASP.NET Core executable) on
-// Table and Queue Storage, reached by a user-assigned managed identity only.
+// Run Ledger: a .NET 10 isolated-worker Azure Functions app on Table and Queue Storage,
+// reached by a user-assigned managed identity only.
 // Subscription scope, like the azd templates: creates the resource group, then modules.
 targetScope = 'subscription'
 
@@ -17,7 +17,7 @@ param environmentName string
 })
 param location string
 
-@description('FlexConsumption (FC1, default) or ElasticPremium (EP1). Flex support for custom handlers is unconfirmed; switch to ElasticPremium if Flex rejects the app.')
+@description('FlexConsumption (FC1, default: scales to zero) or ElasticPremium (EP1: always-warm instances).')
 @allowed([
   'FlexConsumption'
   'ElasticPremium'
@@ -48,12 +48,6 @@ param agentPrincipalType string = 'ServicePrincipal'
 
 @description('Optional: principal (object) id of the person or pipeline that deploys (azd fills in the signed-in user). Only used for Elastic Premium, which needs the package uploaded to blob storage.')
 param deployerPrincipalId string = ''
-
-@description('Flex: runtime name in functionAppConfig.runtime. \'custom\' is listed by the ARM API; if Flex refuses it, see docs/deploy.md.')
-param flexRuntimeName string = 'custom'
-
-@description('Flex: runtime version in functionAppConfig.runtime.')
-param flexRuntimeVersion string = '1.0'
 
 @minValue(1)
 @maxValue(1000)
@@ -168,13 +162,12 @@ module api 'app/function-app.bicep' = {
     runLedgerSettings: {
       RunLedger__TableName: tableName
       RunLedger__JobsQueue: jobsQueueName
+      // Required, not just a default: the AgentProgress trigger's queue is %RunLedger__ProgressQueue%.
       RunLedger__ProgressQueue: progressQueueName
       RunLedger__DashboardBaseUrl: dashboardBaseUrl
       // The table and queues are created above; skip the app's create-if-missing calls on every (cold) start.
       RunLedger__CreateStorageOnStart: 'false'
     }
-    flexRuntimeName: flexRuntimeName
-    flexRuntimeVersion: flexRuntimeVersion
     flexMaximumInstanceCount: flexMaximumInstanceCount
     flexInstanceMemoryMB: flexInstanceMemoryMB
     premiumMaximumElasticWorkerCount: premiumMaximumElasticWorkerCount

@@ -1,14 +1,12 @@
-// The hosting plan and the function app. The app is a Functions custom handler: the host
-// starts app/RunLedger (see host.json in the package) and proxies HTTP and queue
-// invocations to it over loopback.
+// The hosting plan and the function app: a .NET 10 isolated-worker app (the host starts
+// `dotnet RunLedger.dll` from the deployed package and talks to it over gRPC).
 //
 // planKind picks one of two shapes:
 // - FlexConsumption (FC1): runtime and deployment storage live in functionAppConfig;
 //   FUNCTIONS_WORKER_RUNTIME and FUNCTIONS_EXTENSION_VERSION must not be app settings.
-//   Whether Flex accepts runtime name 'custom' is unconfirmed, hence the runtime params.
-// - ElasticPremium (EP1, Linux): classic settings (FUNCTIONS_EXTENSION_VERSION,
-//   FUNCTIONS_WORKER_RUNTIME). With shared keys disabled there is no Azure Files content
-//   share, so the app runs from a package blob read with the user-assigned identity.
+// - ElasticPremium (EP1, Linux): the classic settings (FUNCTIONS_EXTENSION_VERSION,
+//   FUNCTIONS_WORKER_RUNTIME) and linuxFxVersion. With shared keys disabled there is no Azure
+//   Files content share, so the app runs from a package blob read with the user-assigned identity.
 
 param name string
 param location string
@@ -39,12 +37,6 @@ param applicationInsightsConnectionString string
 @description('App settings specific to Run Ledger (RunLedger__*).')
 param runLedgerSettings object
 
-@description('Flex: runtime name in functionAppConfig.')
-param flexRuntimeName string
-
-@description('Flex: runtime version in functionAppConfig.')
-param flexRuntimeVersion string
-
 @description('Flex: most instances the app may scale out to.')
 @minValue(1)
 @maxValue(1000)
@@ -64,6 +56,10 @@ param flexInstanceMemoryMB int
 param premiumMaximumElasticWorkerCount int
 
 var isFlex = planKind == 'FlexConsumption'
+
+// .NET version of the isolated worker (the app targets net10.0). Flex wants exactly '10.0':
+// ARM also accepts '10', but the app then fails to start.
+var dotnetVersion = '10.0'
 
 resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
   name: storageAccountName
@@ -110,7 +106,7 @@ var commonSettings = {
 
 var premiumSettings = {
   FUNCTIONS_EXTENSION_VERSION: '~4'
-  FUNCTIONS_WORKER_RUNTIME: 'custom'
+  FUNCTIONS_WORKER_RUNTIME: 'dotnet-isolated'
   WEBSITE_RUN_FROM_PACKAGE: '${deploymentContainerUrl}/${premiumPackageBlobName}'
   WEBSITE_RUN_FROM_PACKAGE_BLOB_MI_RESOURCE_ID: identityId
 }
@@ -148,8 +144,8 @@ var flexSiteProperties siteProperties = {
       }
     }
     runtime: {
-      name: flexRuntimeName
-      version: flexRuntimeVersion
+      name: 'dotnet-isolated'
+      version: dotnetVersion
     }
     scaleAndConcurrency: {
       maximumInstanceCount: flexMaximumInstanceCount
@@ -163,9 +159,7 @@ var premiumSiteProperties siteProperties = {
   reserved: true
   httpsOnly: true
   siteConfig: {
-    // Linux custom handlers take an empty linuxFxVersion (the Functions stack definition
-    // for "custom" sets exactly that); the self-contained executable brings its own .NET.
-    linuxFxVersion: ''
+    linuxFxVersion: 'DOTNET-ISOLATED|${dotnetVersion}'
     use32BitWorkerProcess: false
     alwaysOn: false
     minTlsVersion: '1.2'

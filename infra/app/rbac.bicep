@@ -34,13 +34,15 @@ var roleIds = {
   storageBlobDataOwner: 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b' // Storage Blob Data Owner
   storageBlobDataContributor: 'ba92f5b4-2d11-453d-a403-e96b0029c9fe' // Storage Blob Data Contributor
   storageQueueDataContributor: '974c5e8b-45b9-4653-ba55-5f855dd0fb88' // Storage Queue Data Contributor
+  storageQueueDataMessageSender: 'c6a89b2d-59bc-44d0-9896-0f6e12d7b80a' // Storage Queue Data Message Sender
   storageTableDataContributor: '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3' // Storage Table Data Contributor
   monitoringMetricsPublisher: '3913510d-42f4-4e42-8a64-420c390055eb' // Monitoring Metrics Publisher
 }
 
 // What the app's identity needs on the storage account:
-// - blobs: host keys/leases and the Flex deployment container (Owner, as the Functions docs ask for host storage)
-// - queues: queue triggers (pipeline-jobs, agent-progress) and the -poison queues
+// - blobs: host keys, leases and the Flex deployment container (Owner, as the Functions docs ask for host storage)
+// - queues: the AgentProgress trigger reads agent-progress and moves failures to -poison;
+//   the app sends jobs to pipeline-jobs
 // - tables: the runs ledger
 var appStorageRoleIds = [
   roleIds.storageBlobDataOwner
@@ -99,12 +101,13 @@ resource appMetricsPublisher 'Microsoft.Authorization/roleAssignments@2022-04-01
   }
 }
 
-// An agent gets queue rights on its own queue only, not on pipeline-jobs or the tables.
+// An agent may only add messages, and only to its own queue: not read or delete them, and
+// nothing on pipeline-jobs or the tables.
 resource agentQueueWriter 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (!empty(agentPrincipalId)) {
-  name: guid(agentQueue.id, agentPrincipalId, roleIds.storageQueueDataContributor)
+  name: guid(agentQueue.id, agentPrincipalId, roleIds.storageQueueDataMessageSender)
   scope: agentQueue
   properties: {
-    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roleIds.storageQueueDataContributor)
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roleIds.storageQueueDataMessageSender)
     principalId: agentPrincipalId
     principalType: agentPrincipalType
   }

@@ -28,8 +28,11 @@ public class LedgerHost : IAsyncLifetime
         .GetCustomAttributes<AssemblyMetadataAttribute>()
         .Single(a => a.Key == "RunLedgerAppDirectory").Value!;
 
-    /// <summary>host.json: the repository's, with <see cref="QueueSettings"/> laid over its <c>extensions.queues</c>.</summary>
-    public string HostJson { get; private set; } = RepoFiles.FullPath("host.json");
+    /// <summary>The folder the host runs the worker from; a derived fixture may run a published package instead.</summary>
+    protected virtual string WorkerDirectory => AppDirectory;
+
+    /// <summary>host.json: the repository's (or one a derived fixture names), with <see cref="QueueSettings"/> laid over its <c>extensions.queues</c>.</summary>
+    public string HostJson { get; protected set; } = RepoFiles.FullPath("host.json");
 
     /// <summary>host.json <c>extensions.queues</c> values a derived fixture changes (e.g. a short retry delay).</summary>
     protected virtual IEnumerable<KeyValuePair<string, string>> QueueSettings => [];
@@ -77,7 +80,7 @@ public class LedgerHost : IAsyncLifetime
         await Storage.CreateIfNotExistsAsync(default);
         _harness = await FunctionsHostHarness.StartAsync(new FunctionsHostOptions
         {
-            AppDirectory = AppDirectory,
+            AppDirectory = WorkerDirectory,
             HostJsonPath = HostJson,
             Settings = settings,
         });
