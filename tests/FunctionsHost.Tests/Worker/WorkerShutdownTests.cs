@@ -22,6 +22,9 @@ public sealed class WorkerShutdownTests
             },
         });
         var worker = harness.Host.Supervisor.Process!;
+        // Let the worker finish starting (its web server answers): a worker stopped while still
+        // starting up ends with an OperationCanceledException of its own, under any host.
+        (await harness.Client.GetAsync("api/ping")).EnsureSuccessStatusCode().Dispose();
 
         await harness.StopAsync();
 
