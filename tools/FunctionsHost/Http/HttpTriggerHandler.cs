@@ -31,6 +31,9 @@ internal sealed class HttpTriggerHandler(
         ConnectTimeout = TimeSpan.FromSeconds(15),
     }));
 
+    // A request that arrives while the worker restarts waits this long for it.
+    private static readonly TimeSpan WorkerWait = TimeSpan.FromSeconds(30);
+
     // The host's forwarder gives up on a response idle this long; streams need heartbeats below it.
     private static readonly ForwarderRequestConfig RequestConfig = new() { ActivityTimeout = TimeSpan.FromSeconds(240) };
 
@@ -46,7 +49,16 @@ internal sealed class HttpTriggerHandler(
             context.Response.StatusCode = StatusCodes.Status401Unauthorized;
             return;
         }
-        var worker = await supervisor.WaitReadyAsync(context.RequestAborted);
+        ReadyWorker worker;
+        try
+        {
+            worker = await supervisor.WaitReadyAsync(context.RequestAborted).WaitAsync(WorkerWait);
+        }
+        catch (TimeoutException)
+        {
+            await Problem(context, 503, "The worker is not running (it is restarting); try again shortly.");
+            return;
+        }
         if (worker.HttpUri is null)
         {
             await Problem(context, 500, "The worker did not report an HttpUri; is ConfigureFunctionsWebApplication() called?");

@@ -36,7 +36,21 @@ public sealed class TriggerListeners(
                 queueLogger))
             .ToList();
         queueListeners.TrySetResult(listeners);
-        var timers = functions.Where(f => f.Trigger == TriggerKind.Timer).Select(f => new TimerListener(f, invoker, timerLogger));
+        var timers = functions.Where(f => f.Trigger == TriggerKind.Timer).Select(f => CreateTimer(f, timerLogger)).OfType<TimerListener>().ToList();
         await Task.WhenAll(listeners.Select(l => l.RunAsync(stoppingToken)).Concat(timers.Select(t => t.RunAsync(stoppingToken))));
+    }
+
+    /// <summary>A timer with a bad schedule is reported and left out, as the host disables such a function; the rest run.</summary>
+    private TimerListener? CreateTimer(FunctionDescriptor function, ILogger logger)
+    {
+        try
+        {
+            return new TimerListener(function, invoker, logger);
+        }
+        catch (FormatException e)
+        {
+            TimerLog.BadSchedule(logger, function.Name, e.Message);
+            return null;
+        }
     }
 }
