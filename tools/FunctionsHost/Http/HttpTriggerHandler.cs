@@ -59,6 +59,10 @@ internal sealed class HttpTriggerHandler(
             await Problem(context, 503, "The worker is not running (it is restarting); try again shortly.");
             return;
         }
+        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+        {
+            return;
+        }
         if (worker.HttpUri is null)
         {
             await Problem(context, 500, "The worker did not report an HttpUri; is ConfigureFunctionsWebApplication() called?");
@@ -75,7 +79,11 @@ internal sealed class HttpTriggerHandler(
         var error = await forwarder.SendAsync(context, worker.HttpUri.ToString(), Client, RequestConfig, transformer);
         if (error != ForwarderError.None)
         {
-            HttpLog.ForwardFailed(logger, function.Name, error.ToString());
+            if (!context.RequestAborted.IsCancellationRequested)
+            {
+                var cause = context.Features.Get<IForwarderErrorFeature>()?.Exception?.Message ?? "";
+                HttpLog.ForwardFailed(logger, function.Name, error.ToString(), cause);
+            }
             _ = invocation.ContinueWith(static t => t.Exception, TaskScheduler.Default);
             return;
         }
@@ -142,6 +150,6 @@ internal sealed class HttpTriggerHandler(
 
 internal static partial class HttpLog
 {
-    [LoggerMessage(200, LogLevel.Warning, "Forwarding to function {Function} failed: {Error}")]
-    public static partial void ForwardFailed(ILogger logger, string function, string error);
+    [LoggerMessage(200, LogLevel.Warning, "Forwarding to function {Function} failed: {Error} {Cause}")]
+    public static partial void ForwardFailed(ILogger logger, string function, string error, string cause);
 }
