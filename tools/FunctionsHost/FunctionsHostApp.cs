@@ -50,15 +50,11 @@ public sealed class FunctionsHostApp : IAsyncDisposable
     public static FunctionsHostApp Create(FunctionsHostOptions options)
     {
         var appDirectory = Path.GetFullPath(options.AppDirectory);
-        options = new FunctionsHostOptions
+        options = options with
         {
             AppDirectory = appDirectory,
             HostJsonPath = options.HostJsonPath ?? Path.Combine(appDirectory, "host.json"),
-            SettingsPath = options.SettingsPath,
-            Settings = options.Settings,
             Port = options.Port == 0 ? FreePort() : options.Port,
-            ConfigureLogging = options.ConfigureLogging,
-            WorkerStartTimeout = options.WorkerStartTimeout,
         };
         var hostJson = HostJson.Load(options.HostJsonPath);
         var endpoints = new HostEndpoints(new Uri($"http://localhost:{options.Port}/"), FreePort(), hostJson.RoutePrefix);

@@ -14,6 +14,7 @@ public sealed class TriggerListeners(
     FunctionInvoker invoker,
     QueueServiceFactory queues,
     HostJson hostJson,
+    FunctionsHostOptions options,
     ILoggerFactory loggerFactory) : BackgroundService
 {
     private readonly TaskCompletionSource<IReadOnlyList<QueueListener>> queueListeners = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -32,6 +33,7 @@ public sealed class TriggerListeners(
                 queues.GetQueue(f.Connection, f.QueueName!),
                 queues.GetQueue(f.Connection, f.QueueName + "-poison"),
                 hostJson.Queues,
+                options.QueueMessageLease,
                 invoker,
                 queueLogger))
             .ToList();
