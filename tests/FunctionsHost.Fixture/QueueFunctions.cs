@@ -6,12 +6,13 @@ namespace FunctionsHost.Fixture;
 /// <summary>
 /// Queue functions. The message says what to do, so parallel tests can share one queue:
 /// <c>ok:{key}</c> succeeds, <c>fail:{n}:{key}</c> fails its first n deliveries,
-/// <c>always:{key}</c> always fails. Each invocation logs what it saw.
+/// <c>always:{key}</c> always fails, <c>sleep:{ms}:{key}</c> succeeds after a while.
+/// Each invocation logs what it saw.
 /// </summary>
 public sealed class QueueFunctions(ILogger<QueueFunctions> logger)
 {
     [Function("Work")]
-    public void Work(
+    public async Task Work(
         [QueueTrigger("%WorkQueue%")] string message, long dequeueCount, string? id, string? popReceipt,
         DateTimeOffset? insertionTime, DateTimeOffset? expirationTime, DateTimeOffset? nextVisibleTime)
     {
@@ -28,6 +29,11 @@ public sealed class QueueFunctions(ILogger<QueueFunctions> logger)
         if (fails)
         {
             throw new InvalidOperationException($"Failing {message} on delivery {dequeueCount} on purpose.");
+        }
+        if (parts[0] == "sleep")
+        {
+            await Task.Delay(int.Parse(parts[1], System.Globalization.CultureInfo.InvariantCulture));
+            logger.LogInformation("Work {Message} done", message);
         }
     }
 

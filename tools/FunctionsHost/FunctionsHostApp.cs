@@ -50,15 +50,11 @@ public sealed class FunctionsHostApp : IAsyncDisposable
     public static FunctionsHostApp Create(FunctionsHostOptions options)
     {
         var appDirectory = Path.GetFullPath(options.AppDirectory);
-        options = new FunctionsHostOptions
+        options = options with
         {
             AppDirectory = appDirectory,
             HostJsonPath = options.HostJsonPath ?? Path.Combine(appDirectory, "host.json"),
-            SettingsPath = options.SettingsPath,
-            Settings = options.Settings,
             Port = options.Port == 0 ? FreePort() : options.Port,
-            ConfigureLogging = options.ConfigureLogging,
-            WorkerStartTimeout = options.WorkerStartTimeout,
         };
         var hostJson = HostJson.Load(options.HostJsonPath);
         var endpoints = new HostEndpoints(new Uri($"http://localhost:{options.Port}/"), FreePort(), hostJson.RoutePrefix);
@@ -109,19 +105,19 @@ public sealed class FunctionsHostApp : IAsyncDisposable
         var publicHost = $"*:{options.Port}";
         app.MapGrpcService<FunctionRpcService>().RequireHost(grpcHost);
         app.MapAdmin(publicHost);
-        HttpTriggerHandler? handler = null;
+        // The router needs the functions the worker reports, so it is built on first use.
+        var handler = new Lazy<Task<HttpTriggerHandler>>(() => CreateHandlerAsync(app.Services, hostJson));
         // Everything else on the public port is an HTTP trigger (or a 404): the host's own router decides.
         app.MapFallback("{**path}", async context =>
         {
-            handler ??= await CreateHandlerAsync(context.RequestServices, hostJson, context.RequestAborted);
-            await handler.HandleAsync(context);
+            await (await handler.Value.WaitAsync(context.RequestAborted)).HandleAsync(context);
         }).RequireHost(publicHost);
         return new FunctionsHostApp(app, endpoints);
     }
 
-    private static async Task<HttpTriggerHandler> CreateHandlerAsync(IServiceProvider services, HostJson hostJson, CancellationToken cancellationToken)
+    private static async Task<HttpTriggerHandler> CreateHandlerAsync(IServiceProvider services, HostJson hostJson)
     {
-        var functions = await services.GetRequiredService<WorkerSupervisor>().Functions.WaitAsync(cancellationToken);
+        var functions = await services.GetRequiredService<WorkerSupervisor>().Functions;
         var router = new HttpRouter(functions, hostJson.RoutePrefix, services.GetRequiredService<IInlineConstraintResolver>());
         return new HttpTriggerHandler(
             router,

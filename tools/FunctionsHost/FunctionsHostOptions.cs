@@ -3,7 +3,7 @@ using Microsoft.Extensions.Logging;
 namespace FunctionsHost;
 
 /// <summary>What the host runs and how: the worker's output folder, host.json, app settings, ports.</summary>
-public sealed class FunctionsHostOptions
+public sealed record FunctionsHostOptions
 {
     /// <summary>The worker's build or publish folder (holds worker.config.json and the app's dll).</summary>
     public required string AppDirectory { get; init; }
@@ -22,6 +22,12 @@ public sealed class FunctionsHostOptions
 
     /// <summary>Extra logging set-up, e.g. a test's log capture.</summary>
     public Action<ILoggingBuilder>? ConfigureLogging { get; init; }
+
+    /// <summary>
+    /// How long a queue message stays hidden while its function runs, renewed at half of it.
+    /// The host's is 10 minutes; tests shorten it to see the renewal work.
+    /// </summary>
+    public TimeSpan QueueMessageLease { get; init; } = TimeSpan.FromMinutes(10);
 
     /// <summary>Longest wait for a started worker to connect and load its functions.</summary>
     public TimeSpan WorkerStartTimeout { get; init; } = TimeSpan.FromSeconds(60);

@@ -49,6 +49,21 @@ public sealed partial class QueueTriggerTests(HostFixture fixture)
     }
 
     [Fact]
+    public async Task AMessageIsHiddenWhileItsFunctionRunsAndDeliveredOnce()
+    {
+        var text = $"sleep:2000:{Guid.NewGuid():N}";
+
+        var receipt = await fixture.Host.SendQueueMessageAsync(Queue, text);
+        await fixture.Host.WaitForLogAsync($"Work {text} dequeue 1 ");
+
+        var visible = (await fixture.Host.Queue(Queue).PeekMessagesAsync(32)).Value;
+        Assert.DoesNotContain(visible, m => m.MessageId == receipt.MessageId);
+        await fixture.Host.WaitForLogAsync($"Work {text} done");
+        await fixture.Host.WaitForQueueDrainedAsync(Queue);
+        Assert.Equal([1], DequeueCountsSeen(text));
+    }
+
+    [Fact]
     public async Task AMessageThatIsNotBase64IsPoisonedWithoutInvokingTheFunction()
     {
         var key = Guid.NewGuid().ToString("N");

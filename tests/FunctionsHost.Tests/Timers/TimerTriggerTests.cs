@@ -30,4 +30,10 @@ public sealed class TimerTriggerTests(HostFixture fixture)
         // Run by hand, the timer gets no schedule status (the host sends none then).
         await fixture.Host.WaitForLogAsync(l => l.Time > since && l.Message.StartsWith("Tick pastDue False last (null)", StringComparison.Ordinal), TimeSpan.FromSeconds(20));
     }
+
+    [Fact]
+    public async Task ATimerWithRunOnStartupRunsWhenTheHostStarts()
+    {
+        await fixture.Host.WaitForLogAsync("Startup ran pastDue False", TimeSpan.FromSeconds(20));
+    }
 }

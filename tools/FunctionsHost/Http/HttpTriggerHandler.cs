@@ -31,6 +31,9 @@ internal sealed class HttpTriggerHandler(
         ConnectTimeout = TimeSpan.FromSeconds(15),
     }));
 
+    // A request that arrives while the worker restarts waits this long for it.
+    private static readonly TimeSpan WorkerWait = TimeSpan.FromSeconds(30);
+
     // The host's forwarder gives up on a response idle this long; streams need heartbeats below it.
     private static readonly ForwarderRequestConfig RequestConfig = new() { ActivityTimeout = TimeSpan.FromSeconds(240) };
 
@@ -46,7 +49,20 @@ internal sealed class HttpTriggerHandler(
             context.Response.StatusCode = StatusCodes.Status401Unauthorized;
             return;
         }
-        var worker = await supervisor.WaitReadyAsync(context.RequestAborted);
+        ReadyWorker worker;
+        try
+        {
+            worker = await supervisor.WaitReadyAsync(context.RequestAborted).WaitAsync(WorkerWait);
+        }
+        catch (TimeoutException)
+        {
+            await Problem(context, 503, "The worker is not running (it is restarting); try again shortly.");
+            return;
+        }
+        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+        {
+            return;
+        }
         if (worker.HttpUri is null)
         {
             await Problem(context, 500, "The worker did not report an HttpUri; is ConfigureFunctionsWebApplication() called?");
@@ -63,7 +79,11 @@ internal sealed class HttpTriggerHandler(
         var error = await forwarder.SendAsync(context, worker.HttpUri.ToString(), Client, RequestConfig, transformer);
         if (error != ForwarderError.None)
         {
-            HttpLog.ForwardFailed(logger, function.Name, error.ToString());
+            if (!context.RequestAborted.IsCancellationRequested)
+            {
+                var cause = context.Features.Get<IForwarderErrorFeature>()?.Exception?.Message ?? "";
+                HttpLog.ForwardFailed(logger, function.Name, error.ToString(), cause);
+            }
             _ = invocation.ContinueWith(static t => t.Exception, TaskScheduler.Default);
             return;
         }
@@ -130,6 +150,6 @@ internal sealed class HttpTriggerHandler(
 
 internal static partial class HttpLog
 {
-    [LoggerMessage(200, LogLevel.Warning, "Forwarding to function {Function} failed: {Error}")]
-    public static partial void ForwardFailed(ILogger logger, string function, string error);
+    [LoggerMessage(200, LogLevel.Warning, "Forwarding to function {Function} failed: {Error} {Cause}")]
+    public static partial void ForwardFailed(ILogger logger, string function, string error, string cause);
 }

@@ -13,22 +13,22 @@ internal sealed class LeaseRenewal : IDisposable
     private readonly CancellationTokenSource stop = new();
     private readonly Task renewing;
 
-    public LeaseRenewal(QueueClient queue, QueueMessage message)
+    public LeaseRenewal(QueueClient queue, QueueMessage message, TimeSpan lease)
     {
         PopReceipt = message.PopReceipt;
-        renewing = RenewAsync(queue, message.MessageId, stop.Token);
+        renewing = RenewAsync(queue, message.MessageId, lease, stop.Token);
     }
 
     public string PopReceipt { get; private set; }
 
-    private async Task RenewAsync(QueueClient queue, string messageId, CancellationToken cancellationToken)
+    private async Task RenewAsync(QueueClient queue, string messageId, TimeSpan lease, CancellationToken cancellationToken)
     {
         while (true)
         {
-            await Task.Delay(QueueListener.Lease / 2, cancellationToken);
+            await Task.Delay(lease / 2, cancellationToken);
             try
             {
-                var receipt = await queue.UpdateMessageAsync(messageId, PopReceipt, visibilityTimeout: QueueListener.Lease, cancellationToken: cancellationToken);
+                var receipt = await queue.UpdateMessageAsync(messageId, PopReceipt, visibilityTimeout: lease, cancellationToken: cancellationToken);
                 PopReceipt = receipt.Value.PopReceipt;
             }
             catch (RequestFailedException)

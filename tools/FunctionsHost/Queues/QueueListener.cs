@@ -23,6 +23,7 @@ public sealed class QueueListener(
     QueueClient queue,
     QueueClient poisonQueue,
     QueuesOptions options,
+    TimeSpan lease,
     FunctionInvoker invoker,
     ILogger logger)
 {
@@ -30,9 +31,6 @@ public sealed class QueueListener(
     private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
     private Lazy<Task> poisonQueueCreated = new(() => poisonQueue.CreateIfNotExistsAsync());
     private int inFlight;
-
-    /// <summary>How long a message stays hidden while its function runs; renewed at half of it.</summary>
-    public static TimeSpan Lease { get; } = TimeSpan.FromMinutes(10);
 
     public string QueueName => queue.Name;
 
@@ -93,7 +91,7 @@ public sealed class QueueListener(
     {
         try
         {
-            return (await queue.ReceiveMessagesAsync(options.BatchSize, Lease, cancellationToken)).Value;
+            return (await queue.ReceiveMessagesAsync(options.BatchSize, lease, cancellationToken)).Value;
         }
         catch (RequestFailedException e) when (e.Status == 404)
         {
@@ -114,7 +112,7 @@ public sealed class QueueListener(
                 QueueLog.Undecodable(logger, message.MessageId, queue.Name, poisonQueue.Name);
                 return;
             }
-            using var lease = new LeaseRenewal(queue, message);
+            using var renewal = new LeaseRenewal(queue, message, lease);
             InvocationResponse? result;
             try
             {
@@ -127,9 +125,9 @@ public sealed class QueueListener(
             }
             finally
             {
-                await lease.StopAsync();
+                await renewal.StopAsync();
             }
-            await SettleAsync(message, lease.PopReceipt, raw, result);
+            await SettleAsync(message, renewal.PopReceipt, raw, result);
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {

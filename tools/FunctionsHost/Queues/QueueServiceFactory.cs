@@ -22,7 +22,11 @@ public sealed class QueueServiceFactory(AppSettings settings)
     private QueueServiceClient Create(string connection)
     {
         // We decode base64 ourselves, so an undecodable message can go to poison untouched.
+        // Few, quick SDK retries: during an outage the listener's own back-off paces the polls
+        // (the SDK's default would hold each failed poll for about half a minute).
         var options = new QueueClientOptions { MessageEncoding = QueueMessageEncoding.None };
+        options.Retry.MaxRetries = 2;
+        options.Retry.Delay = TimeSpan.FromMilliseconds(200);
         var connectionString = settings[connection] ?? settings["AzureWebJobs" + connection];
         if (connectionString is not null)
         {

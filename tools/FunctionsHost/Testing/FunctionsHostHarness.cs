@@ -42,14 +42,9 @@ public sealed class FunctionsHostHarness : IAsyncDisposable
         FunctionsHostOptions options, bool writeLogsToConsole = false, CancellationToken cancellationToken = default)
     {
         var logs = new LogCapture();
-        var host = FunctionsHostApp.Create(new FunctionsHostOptions
+        var host = FunctionsHostApp.Create(options with
         {
-            AppDirectory = options.AppDirectory,
-            HostJsonPath = options.HostJsonPath,
-            SettingsPath = options.SettingsPath,
-            Settings = options.Settings,
             Port = 0,
-            WorkerStartTimeout = options.WorkerStartTimeout,
             ConfigureLogging = logging =>
             {
                 if (!writeLogsToConsole) logging.ClearProviders();
@@ -90,16 +85,20 @@ public sealed class FunctionsHostHarness : IAsyncDisposable
     {
         var queue = Queue(queueName, connection);
         var listeners = await Host.Triggers.QueueListeners;
-        using var cancel = new CancellationTokenSource(timeout ?? DefaultTimeout);
+        var deadline = DateTime.UtcNow + (timeout ?? DefaultTimeout);
         while (true)
         {
-            var waiting = (await queue.GetPropertiesAsync(cancel.Token)).Value.ApproximateMessagesCount;
+            var waiting = (await queue.GetPropertiesAsync()).Value.ApproximateMessagesCount;
             var handling = listeners.Where(l => l.QueueName == queueName).Sum(l => l.InFlight);
             if (waiting == 0 && handling == 0)
             {
                 return;
             }
-            await Task.Delay(50, cancel.Token);
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException($"Queue {queueName} still holds {waiting} messages ({handling} being handled).");
+            }
+            await Task.Delay(50);
         }
     }
 

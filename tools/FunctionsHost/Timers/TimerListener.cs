@@ -84,4 +84,7 @@ internal static partial class TimerLog
 {
     [LoggerMessage(400, LogLevel.Warning, "Timer function {Function} failed (not retried until its next occurrence): {Error}")]
     public static partial void Failed(ILogger logger, string function, string error);
+
+    [LoggerMessage(401, LogLevel.Error, "Timer function {Function} will not run: {Error}")]
+    public static partial void BadSchedule(ILogger logger, string function, string error);
 }

@@ -14,7 +14,14 @@ public abstract class TimerSchedule
         if (fields > 1)
         {
             var options = new CrontabSchedule.ParseOptions { IncludingSeconds = fields == 6 };
-            return new Cron(CrontabSchedule.Parse(expression, options));
+            try
+            {
+                return new Cron(CrontabSchedule.Parse(expression, options));
+            }
+            catch (CrontabException e)
+            {
+                throw new FormatException($"'{expression}' is not a valid CRON expression: {e.Message}", e);
+            }
         }
         if (TimeSpan.TryParse(expression, CultureInfo.InvariantCulture, out var interval) && interval > TimeSpan.Zero)
         {

@@ -14,6 +14,7 @@ public sealed class TriggerListeners(
     FunctionInvoker invoker,
     QueueServiceFactory queues,
     HostJson hostJson,
+    FunctionsHostOptions options,
     ILoggerFactory loggerFactory) : BackgroundService
 {
     private readonly TaskCompletionSource<IReadOnlyList<QueueListener>> queueListeners = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -32,11 +33,26 @@ public sealed class TriggerListeners(
                 queues.GetQueue(f.Connection, f.QueueName!),
                 queues.GetQueue(f.Connection, f.QueueName + "-poison"),
                 hostJson.Queues,
+                options.QueueMessageLease,
                 invoker,
                 queueLogger))
             .ToList();
         queueListeners.TrySetResult(listeners);
-        var timers = functions.Where(f => f.Trigger == TriggerKind.Timer).Select(f => new TimerListener(f, invoker, timerLogger));
+        var timers = functions.Where(f => f.Trigger == TriggerKind.Timer).Select(f => CreateTimer(f, timerLogger)).OfType<TimerListener>().ToList();
         await Task.WhenAll(listeners.Select(l => l.RunAsync(stoppingToken)).Concat(timers.Select(t => t.RunAsync(stoppingToken))));
+    }
+
+    /// <summary>A timer with a bad schedule is reported and left out, as the host disables such a function; the rest run.</summary>
+    private TimerListener? CreateTimer(FunctionDescriptor function, ILogger logger)
+    {
+        try
+        {
+            return new TimerListener(function, invoker, logger);
+        }
+        catch (FormatException e)
+        {
+            TimerLog.BadSchedule(logger, function.Name, e.Message);
+            return null;
+        }
     }
 }

@@ -23,6 +23,9 @@ internal static partial class WorkerLog
     [LoggerMessage(105, LogLevel.Information, "Stopping worker {WorkerId} (WorkerTerminate)")]
     public static partial void Terminating(ILogger logger, string workerId);
 
+    [LoggerMessage(107, LogLevel.Information, "Worker {WorkerId} stopped with exit code {ExitCode}")]
+    public static partial void Stopped(ILogger logger, string workerId, int exitCode);
+
     [LoggerMessage(106, LogLevel.Information, "{Line}")]
     public static partial void Console(ILogger logger, string line);
 }

@@ -176,6 +176,7 @@ public sealed class WorkerSupervisor(
         try
         {
             await worker.WaitForExitAsync(grace.Token);
+            WorkerLog.Stopped(logger, channel.WorkerId, worker.ExitCode);
         }
         catch (OperationCanceledException)
         {
