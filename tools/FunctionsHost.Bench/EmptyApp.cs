@@ -5,7 +5,7 @@ using Microsoft.AspNetCore.Hosting;
 namespace FunctionsHost.Bench;
 
 /// <summary>The baseline: an empty ASP.NET Core app answering the same ping, started the same way (<c>dotnet x.dll</c>).</summary>
-internal static class EmptyApp
+public static class EmptyApp
 {
     public static async Task RunAsync(int port)
     {

@@ -2,7 +2,7 @@ using System.Diagnostics;
 
 namespace FunctionsHost.Bench;
 
-internal static class Measure
+public static class Measure
 {
     /// <summary>Polls until the URL answers 200; returns the time since <paramref name="since"/>.</summary>
     public static async Task<TimeSpan> FirstOkAsync(HttpClient client, Uri url, long since)

@@ -12,7 +12,7 @@ using RunLedger.Progress;
 using RunLedger.Runs;
 using Azure.Data.Tables;
 
-// Usage: RunLedger.Bench <storage connection string> [reports per round] [rounds] [queue reports per run <worker dir> <host.json>]
+// Usage: RunLedger.Bench <storage connection string> [reports per round] [rounds] [queue reports per run <worker dir> <host.json> [published worker dir]]
 // Prints, for applying agent reports through the ledger and for a baseline that makes the same
 // storage calls with the same payload sizes directly (one read, one five-action transaction),
 // the time and managed allocation per report, and their ratio. Rounds alternate the two so that
@@ -128,6 +128,16 @@ try
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"ledger   : {lm,8:F2} ms/report  {la,8:F1} KiB allocated/report"));
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"baseline : {bm,8:F2} ms/report  {ba,8:F1} KiB allocated/report  (same storage calls, no ledger logic)"));
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"ratio    : {lm / bm,8:F2} x time   {la / ba,8:F2} x allocation"));
+
+    if (args.Length > 6)
+    {
+        var (cold, empty) = await RunLedger.Bench.ColdStart.RunAsync(args[0], args[6], args[5], rounds);
+        Console.WriteLine();
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"cold start, worker launch -> first GET of a run answered 200 (median of {rounds}, {args[6]}):"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"ledger   : {Median(cold),8:F0} ms under the local Functions host   ({string.Join(", ", cold.Select(v => v.ToString("F0", CultureInfo.InvariantCulture)))})"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"baseline : {Median(empty),8:F0} ms an empty ASP.NET Core app started the same way   ({string.Join(", ", empty.Select(v => v.ToString("F0", CultureInfo.InvariantCulture)))})"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"ratio    : {Median(cold) / Median(empty),8:F2} x"));
+    }
 
     if (args.Length > 5)
     {
