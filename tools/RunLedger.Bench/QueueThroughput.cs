@@ -25,7 +25,7 @@ public static class QueueThroughput
 {
     public const int Runs = 16;
 
-    public static async Task<(double Ledger, double Baseline)> RunAsync(string connectionString, string appDirectory, string hostJson, int reportsPerRun)
+    public static async Task<(double Ledger, double Baseline, double QueueBaseline)> RunAsync(string connectionString, string appDirectory, string hostJson, int reportsPerRun)
     {
         var names = new Dictionary<string, string?>
         {
@@ -78,8 +78,9 @@ public static class QueueThroughput
                 ledger = await AppliedAsync(runs, runIds) / elapsed;
             }
 
-            var baseline = await BaselineAsync(storage.Table, reportsPerRun);
-            return (ledger, baseline);
+            var baseline = await BaselineAsync(storage.Table, null, reportsPerRun);
+            var queueBaseline = await BaselineAsync(storage.Table, storage.Jobs, reportsPerRun);
+            return (ledger, baseline, queueBaseline);
         }
         finally
         {
@@ -99,17 +100,28 @@ public static class QueueThroughput
     /// 16 writers in one partition (as the ledger's 16 runs of one project), each reading its row
     /// and writing it back with four new rows in one transaction.
     /// </summary>
-    private static async Task<double> BaselineAsync(TableClient table, int reportsPerRun)
+    /// <remarks>
+    /// With <paramref name="queue"/>, each report also makes the queue requests a queue trigger
+    /// costs in storage (send, receive, delete), so the ratio shows what the host, the worker and
+    /// the ledger add beyond the storage work itself.
+    /// </remarks>
+    private static async Task<double> BaselineAsync(TableClient table, Azure.Storage.Queues.QueueClient? queue, int reportsPerRun)
     {
         var payload = new byte[600];
         var start = Stopwatch.GetTimestamp();
         await Parallel.ForAsync(0, Runs, new ParallelOptions { MaxDegreeOfParallelism = Runs }, async (writer, ct) =>
         {
-            const string partition = "baseline";
+            var partition = queue is null ? "baseline" : "queuebaseline";
             var w = writer.ToString("D2", CultureInfo.InvariantCulture);
             await table.UpsertEntityAsync(new TableEntity(partition, "run|" + w) { ["Doc0"] = payload }, cancellationToken: ct);
             for (var n = 1; n <= reportsPerRun; n++)
             {
+                Azure.Storage.Queues.Models.QueueMessage? message = null;
+                if (queue is not null)
+                {
+                    await queue.SendMessageAsync("{}", ct);
+                    message = (await queue.ReceiveMessagesAsync(1, TimeSpan.FromMinutes(1), ct)).Value.FirstOrDefault();
+                }
                 var read = (await table.GetEntityAsync<TableEntity>(partition, "run|" + w, cancellationToken: ct)).Value;
                 var key = w + "|" + n.ToString("D10", CultureInfo.InvariantCulture);
                 await table.SubmitTransactionAsync(
@@ -120,6 +132,7 @@ public static class QueueThroughput
                     new(TableTransactionActionType.Add, new TableEntity(partition, "evt|" + key) { ["Doc0"] = payload }),
                     new(TableTransactionActionType.Add, new TableEntity(partition, "cost|" + key) { ["Doc0"] = payload }),
                 ], ct);
+                if (message is not null) await queue!.DeleteMessageAsync(message.MessageId, message.PopReceipt, ct);
             }
         });
         return Runs * reportsPerRun / Stopwatch.GetElapsedTime(start).TotalSeconds;
