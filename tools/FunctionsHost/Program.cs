@@ -33,10 +33,15 @@ await using var host = FunctionsHostApp.Create(new FunctionsHostOptions
 });
 // Ctrl+C stops the host: the worker gets WorkerTerminate and exits.
 await host.StartAsync();
-var functions = await host.WaitForWorkerAsync();
-Console.WriteLine();
-Console.WriteLine(FunctionsHost.Functions.FunctionCatalog.Format(functions, host.BaseAddress, host.Endpoints.RoutePrefix));
-await host.WaitForShutdownAsync();
+var shutdown = host.WaitForShutdownAsync();
+// A worker that never starts must not keep Ctrl+C from stopping the host.
+var ready = host.WaitForWorkerAsync();
+if (await Task.WhenAny(ready, shutdown) == ready)
+{
+    Console.WriteLine();
+    Console.WriteLine(FunctionsHost.Functions.FunctionCatalog.Format(await ready, host.BaseAddress, host.Endpoints.RoutePrefix));
+}
+await shutdown;
 return 0;
 
 static int Usage(string error)

@@ -90,7 +90,14 @@ public sealed class WorkerSupervisor(
             worker = WorkerProcess.Start(options.AppDirectory, endpoints.GrpcPort, workerId, settings, consoleLogger);
             process = worker;
             var exited = worker.WaitForExitAsync(stoppingToken);
-            var channel = await connecting.WaitAsync(options.WorkerStartTimeout, stoppingToken);
+            // A worker that dies before it connects (a bad build, a missing setting) is noticed at once.
+            var first = await Task.WhenAny(connecting, exited).WaitAsync(options.WorkerStartTimeout, stoppingToken);
+            stoppingToken.ThrowIfCancellationRequested();
+            if (first != connecting)
+            {
+                throw new InvalidOperationException($"The worker exited with code {worker.ExitCode} before it connected.");
+            }
+            var channel = await connecting;
             var loaded = await InitializeAsync(channel, stoppingToken);
             WorkerLog.Ready(logger, workerId, loaded.Functions.Count, (long)Stopwatch.GetElapsedTime(LaunchTimestamp).TotalMilliseconds);
             ready.TrySetResult(loaded);
