@@ -74,8 +74,11 @@ public sealed class CostsFunctions(RunStore runs, LedgerStorage storage)
         return csv.ToString();
     }
 
-    /// <summary>RFC 4180 field; values that a spreadsheet would run as formulas are prefixed with a quote.</summary>
-    private static string Field(JsonNode? node)
+    /// <summary>
+    /// RFC 4180 field; values that a spreadsheet would run as formulas (a leading <c>=</c>, <c>+</c>,
+    /// <c>-</c>, <c>@</c>, tab or carriage return) are prefixed with a quote.
+    /// </summary>
+    internal static string Field(JsonNode? node)
     {
         var text = node switch
         {
@@ -83,7 +86,7 @@ public sealed class CostsFunctions(RunStore runs, LedgerStorage storage)
             JsonValue v when v.TryGetValue(out string? s) => s,
             _ => node.ToJsonString(),
         };
-        if (text.Length > 0 && text[0] is '=' or '+' or '-' or '@') text = "'" + text;
+        if (text.Length > 0 && text[0] is '=' or '+' or '-' or '@' or '\t' or '\r') text = "'" + text;
         return text.IndexOfAny([',', '"', '\r', '\n']) >= 0 ? "\"" + text.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"" : text;
     }
 

@@ -26,16 +26,7 @@ public static class JsonBody
             throw LedgerException.BadRequest("The body is empty; a JSON object is required.");
         }
 
-        JsonNode? node;
-        try
-        {
-            node = JsonNode.Parse(bytes, documentOptions: new JsonDocumentOptions { MaxDepth = 64 });
-        }
-        catch (JsonException ex)
-        {
-            throw LedgerException.BadRequest($"The body is not valid JSON: {ex.Message}");
-        }
-        return node as JsonObject
+        return JsonInput.Parse(bytes, "The body") as JsonObject
             ?? throw LedgerException.BadRequest("The body must be a JSON object.");
     }
 

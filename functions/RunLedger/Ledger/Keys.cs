@@ -23,7 +23,7 @@ public static partial class Keys
 {
     public const int MaxIdLength = 128;
 
-    [GeneratedRegex("^[A-Za-z0-9_.-]{1,128}$")]
+    [GeneratedRegex(@"\A[A-Za-z0-9_.-]{1,128}\z")]
     private static partial Regex IdPattern();
 
     public static bool IsValidId(string? value) => value is not null && IdPattern().IsMatch(value);
@@ -59,7 +59,7 @@ public static partial class Keys
     /// <summary>The first key after every index row ('}' follows '|').</summary>
     public const string IndexEnd = "idx}";
 
-    [GeneratedRegex("^idx\\|[0-9]{19}\\|[A-Za-z0-9_.-]{1,128}$")]
+    [GeneratedRegex(@"\Aidx\|[0-9]{19}\|[A-Za-z0-9_.-]{1,128}\z")]
     private static partial Regex IndexRowPattern();
 
     public static bool IsIndexRow(string value) => IndexRowPattern().IsMatch(value);
@@ -75,7 +75,7 @@ public static partial class Keys
     /// <summary>Marks a report's event id as applied to the run, so a redelivery is recognised.</summary>
     public static string EventIdRow(string runId, string eventId) => $"eid|{runId}|{Hash(eventId)}";
 
-    [GeneratedRegex("^[0-9]{19}\\|[0-9a-f]{64}$")]
+    [GeneratedRegex(@"\A[0-9]{19}\|[0-9a-f]{64}\z")]
     private static partial Regex DeadLetterRowPattern();
 
     public static bool IsDeadLetterRow(string value) => DeadLetterRowPattern().IsMatch(value);

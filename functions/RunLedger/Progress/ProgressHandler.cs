@@ -114,15 +114,7 @@ public static class QueueReports
 {
     public static ProgressReport Parse(string text, string messageId, DateTimeOffset insertedAt)
     {
-        JsonNode? node;
-        try
-        {
-            node = JsonNode.Parse(text);
-        }
-        catch (System.Text.Json.JsonException ex)
-        {
-            throw Http.LedgerException.BadRequest($"The message is not valid JSON: {ex.Message}");
-        }
+        var node = Http.JsonInput.Parse(text, "The message");
         // Some senders encode the JSON a second time, as a JSON string.
         if (node is JsonValue value && value.TryGetValue(out string? inner))
         {

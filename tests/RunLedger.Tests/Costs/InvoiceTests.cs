@@ -81,4 +81,18 @@ public sealed class InvoiceTests
         Assert.Equal("0.0000", Money.ToDollars4(0).ToString(System.Globalization.CultureInfo.InvariantCulture));
         Assert.Equal("0.0001", Money.ToDollars4(50).ToString(System.Globalization.CultureInfo.InvariantCulture));
     }
+
+    [Theory]
+    [InlineData("=1+1")]
+    [InlineData("+1")]
+    [InlineData("-1")]
+    [InlineData("@SUM(A1)")]
+    [InlineData("\t=1+1")]
+    [InlineData("\r=1+1")]
+    public void ACsvCellThatASpreadsheetWouldRunAsAFormulaIsNeutralised(string text)
+    {
+        var cell = RunLedger.Costs.CostsFunctions.Field(System.Text.Json.Nodes.JsonValue.Create(text));
+
+        Assert.StartsWith("'", cell.TrimStart('"'), StringComparison.Ordinal);
+    }
 }

@@ -84,6 +84,9 @@ public sealed class QueueProcessingTests(QueueProcessingTests.Host host) : Ledge
             [$$"""{"projectId":"{{P}}","runId":"{{runId}}","status":"exploded"}"""] = "'status' must be",
             [$$"""{"projectId":"{{P}}","runId":"{{runId}}","progress":"lots"}"""] = "'progress' must be a number",
             [$$"""[1,2,"{{P}}"]"""] = "must be a JSON object",
+            [$$"""{"projectId":"{{P}}","projectId":"{{P}}","runId":"R","agent":"voice"}"""] = "not valid JSON",
+            [$$"""{"projectId":"{{P}}","runId":"{{runId}}","agent":"voice","message":"\uD800"}"""] = "unpaired UTF-16 surrogate",
+            [$$"""{"projectId":"{{P}}","runId":"{{runId}}","agent":"voice\n"}"""] = "'agent' may contain only",
         };
         foreach (var text in malformed.Keys) await App.SendProgressAsync(text);
 
