@@ -29,6 +29,13 @@ public static class DocumentColumns
         }
 
         var chunks = (bytes.Length + ChunkBytes - 1) / ChunkBytes;
+        if (chunks == 1)
+        {
+            // The common case: one property, no copy.
+            entity[Name(prefix, 0)] = bytes;
+            entity[prefix + "Chunks"] = 1;
+            return bytes.Length;
+        }
         for (var i = 0; i < chunks; i++)
         {
             var offset = i * ChunkBytes;
@@ -41,6 +48,10 @@ public static class DocumentColumns
     public static JsonObject Read(TableEntity entity, string prefix = DefaultPrefix)
     {
         var chunks = entity.GetInt32(prefix + "Chunks") ?? 0;
+        if (chunks == 1 && entity.GetBinary(Name(prefix, 0)) is { } single)
+        {
+            return JsonNode.Parse(single)!.AsObject();
+        }
         var buffer = new MemoryStream();
         for (var i = 0; i < chunks; i++)
         {
