@@ -34,7 +34,8 @@ public sealed class ProgressFunctions(
         FunctionContext context, CancellationToken cancellationToken)
     {
         var metadata = context.BindingContext.BindingData;
-        var messageId = metadata.TryGetValue("Id", out var id) && id is string s ? s : Guid.NewGuid().ToString();
+        // A message run once through the admin API was never stored: it has no id.
+        var messageId = metadata.TryGetValue("Id", out var id) && id is string { Length: > 0 } s ? s : Guid.NewGuid().ToString();
         var dequeueCount = metadata.TryGetValue("DequeueCount", out var count)
             && long.TryParse(Convert.ToString(count, CultureInfo.InvariantCulture), NumberStyles.Integer, CultureInfo.InvariantCulture, out var n) ? n : 1;
         var insertedAt = metadata.TryGetValue("InsertionTime", out var inserted)

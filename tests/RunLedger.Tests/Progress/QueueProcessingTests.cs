@@ -59,6 +59,17 @@ public sealed class QueueProcessingTests(QueueProcessingTests.Host host) : Ledge
     }
 
     [Fact]
+    public async Task TheQueueFunctionRunOnceThroughTheAdminApiAppliesTheReport()
+    {
+        var runId = (string)(await StartAsync($$"""{"projectId":"{{P}}"}"""))["runId"]!;
+
+        await App.Harness.RunFunctionAsync("AgentProgress", $$"""{"projectId":"{{P}}","runId":"{{runId}}","agent":"music","message":"Composing"}""");
+
+        await Eventually.HoldsAsync(async () => (await EventsAsync(runId)).Count == 1, "the report to be applied");
+        Assert.Equal("Composing", (string)(await (await Client.GetAsync($"/api/projects/{P}/runs/{runId}")).JsonAsync())["message"]!);
+    }
+
+    [Fact]
     public async Task AMessageDeliveredTwiceWithTheSameEventIdIsAppliedOnce()
     {
         var runId = (string)(await StartAsync($$"""{"projectId":"{{P}}"}"""))["runId"]!;
