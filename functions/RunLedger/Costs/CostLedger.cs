@@ -38,7 +38,7 @@ public sealed class CostLedger(PricingTable pricing)
             decimal? unitPrice = prices is not null && prices.Prices.TryGetValue(unit.Figure, out var p) ? p : null;
             var micros = unitPrice is { } price ? Money.ToMicros(quantity * price / unit.Per) : 0;
             anyPriced |= unitPrice is not null;
-            computed += micros;
+            computed = checked(computed + micros);
             parts.Add(new JsonObject
             {
                 ["figure"] = unit.Figure, ["quantity"] = quantity, ["unit"] = unit.Label,
@@ -49,11 +49,16 @@ public sealed class CostLedger(PricingTable pricing)
 
         var source = reported is not null ? Reported : anyPriced ? Computed : Unpriced;
         var cost = reported ?? computed;
+        if (cost > MaxReportCostMicros)
+        {
+            throw Http.LedgerException.BadRequest(
+                $"The report's cost, {Money.Exact(cost)} USD, is over the most one report may cost ({Money.Exact(MaxReportCostMicros)} USD).");
+        }
         if (reported is not null) AddToLine(lines, report.Agent, model, "reported cost", 1, null, cost);
 
         var totals = run.Costs;
-        totals["totalCostMicros"] = ((long?)totals["totalCostMicros"] ?? 0) + cost;
-        totals["totalTokens"] = ((long?)totals["totalTokens"] ?? 0) + tokens;
+        totals["totalCostMicros"] = checked(((long?)totals["totalCostMicros"] ?? 0) + cost);
+        totals["totalTokens"] = checked(((long?)totals["totalTokens"] ?? 0) + tokens);
         if (source == Unpriced) totals["unpricedSteps"] = ((long?)totals["unpricedSteps"] ?? 0) + 1;
         ShowTotals(run);
 
@@ -96,7 +101,17 @@ public sealed class CostLedger(PricingTable pricing)
 
     public const decimal DefaultMarkupRate = 0.20m;
 
-    /// <summary>A 400 unless <c>invoice.markupRate</c>, when given, is a number of at least 0.</summary>
+    /// <summary>The largest markup accepted: 10 is 1,000%. Bounded so every invoice amount stays exact.</summary>
+    public const decimal MaxMarkupRate = 10m;
+
+    /// <summary>
+    /// The most one report may cost: $1,000,000, reported or computed. With it, a run's total
+    /// (a 64-bit count of micro-dollars) cannot overflow before millions of such reports, and the
+    /// sums are checked besides.
+    /// </summary>
+    public const long MaxReportCostMicros = 1_000_000 * Money.MicrosPerDollar;
+
+    /// <summary>A 400 unless <c>invoice.markupRate</c>, when given, is a number from 0 to <see cref="MaxMarkupRate"/>.</summary>
     public static void CheckInvoiceSettings(JsonObject config, string path)
     {
         if (config["invoice"] is not { } invoice) return;
@@ -105,9 +120,9 @@ public sealed class CostLedger(PricingTable pricing)
             throw Http.LedgerException.BadRequest($"'{path}' must be a JSON object.");
         }
         if (settings["markupRate"] is { } rate
-            && !(rate.GetValueKind() == System.Text.Json.JsonValueKind.Number && rate.AsValue().TryGetValue(out decimal value) && value >= 0))
+            && !(rate.GetValueKind() == System.Text.Json.JsonValueKind.Number && rate.AsValue().TryGetValue(out decimal value) && value is >= 0 and <= MaxMarkupRate))
         {
-            throw Http.LedgerException.BadRequest($"'{path}.markupRate' must be a number of at least 0 (0.20 is 20%).");
+            throw Http.LedgerException.BadRequest($"'{path}.markupRate' must be a number from 0 to {MaxMarkupRate} (0.20 is 20%).");
         }
     }
 

@@ -34,6 +34,12 @@ public sealed partial class QueueProcessor(ProgressHandler handler, DeadLetters 
             var (outcome, _) = await handler.ApplyAsync(report, cancellationToken);
             return outcome != ReportOutcome.RunNotFound;
         }
+        catch (LedgerException e)
+        {
+            // The report is well-formed but can never be applied (e.g. a cost over the bound).
+            await deadLetters.RecordAsync(e.Message, text, Source, messageId, insertedAt, dequeueCount, cancellationToken);
+            return true;
+        }
         catch (Ledger.DocumentTooLargeException e)
         {
             // Applying it would grow the run past what one entity holds: it can never succeed.

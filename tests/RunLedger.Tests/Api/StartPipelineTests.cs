@@ -162,7 +162,8 @@ public sealed partial class StartPipelineTests(LedgerHost host) : LedgerTest(hos
     }
 
     [Theory]
-    [InlineData("""{"invoice":{"markupRate":"20%"}}""", "'invoice.markupRate' must be a number of at least 0")]
+    [InlineData("""{"invoice":{"markupRate":"20%"}}""", "'invoice.markupRate' must be a number from 0 to 10")]
+    [InlineData("""{"invoice":{"markupRate":10.01}}""", "'invoice.markupRate' must be a number from 0 to 10")]
     [InlineData("""{"invoice":0.2}""", "'invoice' must be a JSON object")]
     public async Task InvalidConfigIs400AndNotStored(string config, string detail)
     {
@@ -187,8 +188,9 @@ public sealed partial class StartPipelineTests(LedgerHost host) : LedgerTest(hos
     [InlineData("""{"projectId":"p1","triggeredBy":"zapier"}""", "'triggeredBy' must be one of make.com, api, manual")]
     [InlineData("""{"projectId":"p1","seedData":"text"}""", "'seedData' must be a JSON object")]
     [InlineData("""{"projectId":42}""", "'projectId' must be a string")]
-    [InlineData("""{"projectId":"p1","config":{"invoice":{"markupRate":"lots"}}}""", "'config.invoice.markupRate' must be a number of at least 0")]
-    [InlineData("""{"projectId":"p1","config":{"invoice":{"markupRate":-0.1}}}""", "'config.invoice.markupRate' must be a number of at least 0")]
+    [InlineData("""{"projectId":"p1","config":{"invoice":{"markupRate":"lots"}}}""", "'config.invoice.markupRate' must be a number from 0 to 10")]
+    [InlineData("""{"projectId":"p1","config":{"invoice":{"markupRate":-0.1}}}""", "'config.invoice.markupRate' must be a number from 0 to 10")]
+    [InlineData("""{"projectId":"p1","config":{"invoice":{"markupRate":1e20}}}""", "'config.invoice.markupRate' must be a number from 0 to 10")]
     [InlineData("""[1,2]""", "must be a JSON object")]
     [InlineData("""{"projectId":""", "not valid JSON")]
     public async Task InvalidStartIs400WithAPreciseDetailAndWritesNothing(string body, string detail)

@@ -155,4 +155,39 @@ public sealed class RunCostsTests(LedgerHost host) : LedgerTest(host), IClassFix
         Assert.Contains(detail, await response.AssertProblemAsync(400), StringComparison.Ordinal);
         Assert.Empty((await CostsAsync(runId))["rows"]!.AsArray());
     }
+
+    [Fact]
+    public async Task TenReportsAtTheLargestAllowedCostAddUpExactlyAndAnyMoreIs400()
+    {
+        var runId = await NewRunAsync();
+        for (var i = 0; i < 10; i++)
+        {
+            await ReportAsync(runId, $$$"""{"eventId":"big-{{{i}}}","agent":"video","usage":{"model":"gpt-4o","costUsd":1000000}}""");
+        }
+
+        var tooMuch = await Client.PostJsonAsync($"/api/projects/{P}/runs/{runId}/progress",
+            """{"eventId":"too-much","agent":"video","usage":{"model":"gpt-4o","costUsd":1000000000000}}""");
+
+        Assert.Contains("over the most one report may cost", await tooMuch.AssertProblemAsync(400), StringComparison.Ordinal);
+        var costs = await CostsAsync(runId);
+        Assert.Equal(10_000_000_000_000L, (long)costs["totalCostMicros"]!);
+        Assert.Equal(10, costs["rows"]!.AsArray().Count);
+        await ReportAsync(runId, """{"eventId":"done","agent":"publisher","status":"completed"}""");
+        var invoice = (await CostsAsync(runId))["invoice"]!;
+        Assert.Equal(10_000_000.00m, (decimal)invoice["subtotal"]!);
+        Assert.Equal(12_000_000.00m, (decimal)invoice["total"]!);
+    }
+
+    [Fact]
+    public async Task AComputedCostOverTheBoundIs400AndRecordsNothing()
+    {
+        var runId = await NewRunAsync();
+
+        // 1e12 output tokens at $10 per million is $10,000,000.
+        var response = await Client.PostJsonAsync($"/api/projects/{P}/runs/{runId}/progress",
+            """{"agent":"video","usage":{"model":"gpt-4o","outputTokens":1000000000000}}""");
+
+        await response.AssertProblemAsync(400);
+        Assert.Empty((await CostsAsync(runId))["rows"]!.AsArray());
+    }
 }

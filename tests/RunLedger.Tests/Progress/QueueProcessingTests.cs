@@ -98,6 +98,7 @@ public sealed class QueueProcessingTests(QueueProcessingTests.Host host) : Ledge
             [$$"""{"projectId":"{{P}}","projectId":"{{P}}","runId":"R","agent":"voice"}"""] = "not valid JSON",
             [$$"""{"projectId":"{{P}}","runId":"{{runId}}","agent":"voice","message":"\uD800"}"""] = "unpaired UTF-16 surrogate",
             [$$"""{"projectId":"{{P}}","runId":"{{runId}}","agent":"voice\n"}"""] = "'agent' may contain only",
+            [$$$"""{"projectId":"{{{P}}}","runId":"{{{runId}}}","agent":"video","usage":{"model":"gpt-4o","costUsd":2000000}}"""] = "over the most one report may cost",
         };
         foreach (var text in malformed.Keys) await App.SendProgressAsync(text);
 
