@@ -76,6 +76,19 @@ public sealed record ProgressReport(
         }
 
         var usage = JsonBody.OptionalObject(body, "usage");
+        // A report may carry its cost at the top level; it means the same as usage.costUsd.
+        if (body["costUsd"] is { } topCost)
+        {
+            var merged = usage?.DeepClone().AsObject() ?? [];
+            if (merged["costUsd"] is { } usageCost && !JsonNode.DeepEquals(usageCost, topCost)
+                && !(usageCost.GetValueKind() == JsonValueKind.Number && topCost.GetValueKind() == JsonValueKind.Number
+                     && (decimal)usageCost == (decimal)topCost))
+            {
+                throw LedgerException.BadRequest("'costUsd' and 'usage.costUsd' are both given and differ; send one of them.");
+            }
+            merged["costUsd"] = topCost.DeepClone();
+            usage = merged;
+        }
         if (usage is not null) CheckUsage(usage);
 
         return new ProgressReport(

@@ -190,4 +190,30 @@ public sealed class RunCostsTests(LedgerHost host) : LedgerTest(host), IClassFix
         await response.AssertProblemAsync(400);
         Assert.Empty((await CostsAsync(runId))["rows"]!.AsArray());
     }
+
+    [Fact]
+    public async Task ATopLevelCostUsdCountsLikeUsageCostUsd()
+    {
+        var runId = await NewRunAsync();
+
+        await ReportAsync(runId, """{"agent":"video","costUsd":0.42,"usage":{"model":"unknown-model","inputTokens":5}}""");
+        await ReportAsync(runId, """{"agent":"music","costUsd":0.08}""");
+
+        var costs = await CostsAsync(runId);
+        Assert.Equal(500_000L, (long)costs["totalCostMicros"]!);
+        Assert.All(costs["rows"]!.AsArray(), row => Assert.Equal("reported", (string)row!["priceSource"]!));
+        Assert.Equal(0L, (long?)costs["unpricedSteps"] ?? 0);
+    }
+
+    [Fact]
+    public async Task ATopLevelCostUsdThatDiffersFromUsageCostUsdIs400()
+    {
+        var runId = await NewRunAsync();
+
+        var response = await Client.PostJsonAsync($"/api/projects/{P}/runs/{runId}/progress",
+            """{"agent":"video","costUsd":0.42,"usage":{"model":"gpt-4o","costUsd":0.40}}""");
+
+        Assert.Contains("both given and differ", await response.AssertProblemAsync(400), StringComparison.Ordinal);
+        Assert.Empty((await CostsAsync(runId))["rows"]!.AsArray());
+    }
 }
