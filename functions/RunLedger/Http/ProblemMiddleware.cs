@@ -37,7 +37,7 @@ public sealed partial class ProblemMiddleware(ILogger<ProblemMiddleware> logger)
             case LedgerException ledger:
                 return new ProblemDetails { Status = ledger.Status, Title = ledger.Title, Detail = ledger.Message };
             case DocumentTooLargeException tooLarge:
-                return new ProblemDetails { Status = StatusCodes.Status413PayloadTooLarge, Title = "Payload too large", Detail = tooLarge.Message };
+                return new ProblemDetails { Status = StatusCodes.Status413PayloadTooLarge, Title = "Payload too large", Detail = $"The change cannot be stored. {tooLarge.Message}" };
             case BadHttpRequestException bad:
                 return new ProblemDetails { Status = bad.StatusCode, Title = "Bad request", Detail = bad.Message };
             case OperationCanceledException when response.HttpContext.RequestAborted.IsCancellationRequested:
@@ -48,6 +48,16 @@ public sealed partial class ProblemMiddleware(ILogger<ProblemMiddleware> logger)
         {
             var (status, code, requestId) = StorageFailure.Describe(e);
             LogStorageFailure(logger, status, code, requestId);
+            if (StorageFailure.IsTooLarge(e))
+            {
+                return new ProblemDetails
+                {
+                    Status = StatusCodes.Status413PayloadTooLarge,
+                    Title = "Payload too large",
+                    Detail = string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                        $"The change cannot be stored: storage refused it as too large ({code}). A run holds about {DocumentColumns.MaxJsonBytes:N0} bytes of JSON."),
+                };
+            }
             if (StorageFailure.IsTransient(e))
             {
                 response.Headers.RetryAfter = StorageFailure.RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);

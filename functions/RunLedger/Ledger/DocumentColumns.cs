@@ -6,26 +6,41 @@ namespace RunLedger.Ledger;
 /// <summary>
 /// Stores a JSON document in a table entity as UTF-8 split across binary properties
 /// (<c>Doc0</c>, <c>Doc1</c>, ...), because one property holds at most 64 KiB and a run's seed
-/// data and config may be far larger. The entity as a whole must stay under 1 MiB.
+/// data and config may be far larger. The entity as a whole must stay under 1 MiB, counted the
+/// way the service counts it: binary values travel base64-encoded, a third larger than the bytes.
 /// </summary>
 public static class DocumentColumns
 {
-    public const int ChunkBytes = 64 * 1024;
+    /// <summary>64 KiB minus a little, so a chunk stays under the property limit.</summary>
+    public const int ChunkBytes = 63 * 1024;
 
-    /// <summary>15 chunks leave room under the 1 MiB entity limit for keys and other properties.</summary>
-    public const int MaxChunks = 15;
+    /// <summary>
+    /// The most an entity's documents may take, base64-encoded: 1,000,000 bytes, which leaves
+    /// room under the 1 MiB entity limit for keys, property names and the other properties.
+    /// </summary>
+    public const int MaxEncodedBytes = 1_000_000;
 
-    public const int MaxDocumentBytes = ChunkBytes * MaxChunks;
+    /// <summary>The largest JSON document that fits: three quarters of <see cref="MaxEncodedBytes"/>, less chunk padding.</summary>
+    public const int MaxJsonBytes = MaxEncodedBytes / 4 * 3 - 64;
+
+    /// <summary>The size of <paramref name="bytes"/> stored as chunks, as the service counts it (base64).</summary>
+    public static int EncodedSize(int bytes)
+    {
+        var full = bytes / ChunkBytes;
+        var rest = bytes % ChunkBytes;
+        return full * ((ChunkBytes + 2) / 3 * 4) + (rest + 2) / 3 * 4;
+    }
 
     public const string DefaultPrefix = "Doc";
 
-    /// <returns>The number of bytes written.</returns>
+    /// <returns>The size written, as the service counts it (<see cref="EncodedSize"/>).</returns>
     public static int Write(TableEntity entity, JsonNode document, string prefix = DefaultPrefix)
     {
         var bytes = JsonMerge.ToUtf8(document);
-        if (bytes.Length > MaxDocumentBytes)
+        var encoded = EncodedSize(bytes.Length);
+        if (encoded > MaxEncodedBytes)
         {
-            throw new DocumentTooLargeException(bytes.Length);
+            throw new DocumentTooLargeException(encoded);
         }
 
         var chunks = (bytes.Length + ChunkBytes - 1) / ChunkBytes;
@@ -34,7 +49,7 @@ public static class DocumentColumns
             // The common case: one property, no copy.
             entity[Name(prefix, 0)] = bytes;
             entity[prefix + "Chunks"] = 1;
-            return bytes.Length;
+            return encoded;
         }
         for (var i = 0; i < chunks; i++)
         {
@@ -42,7 +57,7 @@ public static class DocumentColumns
             entity[Name(prefix, i)] = bytes.AsSpan(offset, Math.Min(ChunkBytes, bytes.Length - offset)).ToArray();
         }
         entity[prefix + "Chunks"] = chunks;
-        return bytes.Length;
+        return encoded;
     }
 
     public static JsonObject Read(TableEntity entity, string prefix = DefaultPrefix)
@@ -66,8 +81,9 @@ public static class DocumentColumns
 }
 
 /// <summary>A document that cannot fit in one table entity.</summary>
-public sealed class DocumentTooLargeException(int bytes)
-    : Exception($"The document is {bytes} bytes as JSON; at most {DocumentColumns.MaxDocumentBytes} bytes can be stored.")
+public sealed class DocumentTooLargeException(int encodedBytes)
+    : Exception(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+        $"It would take {encodedBytes:N0} bytes in its table entity (JSON stored base64-encoded, as the service counts it); at most {DocumentColumns.MaxEncodedBytes:N0} fit, about {DocumentColumns.MaxJsonBytes:N0} bytes of JSON."))
 {
-    public int Bytes { get; } = bytes;
+    public int EncodedBytes { get; } = encodedBytes;
 }

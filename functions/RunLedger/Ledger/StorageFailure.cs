@@ -28,6 +28,14 @@ public static class StorageFailure
         _ => false,
     };
 
+    /// <summary>
+    /// The service refused an entity or request as too large: no retry can fix it. The ledger
+    /// measures sizes as the service does, so this is a safety net, answered 413.
+    /// </summary>
+    public static bool IsTooLarge(Exception e) =>
+        e is RequestFailedException { ErrorCode: "EntityTooLarge" or "PropertyValueTooLarge" or "RequestBodyTooLarge" }
+        || (e is RequestFailedException { Status: 413 });
+
     /// <summary>Status, error code and the service's request id, for logs (never the message, which may echo input).</summary>
     public static (int Status, string? ErrorCode, string? RequestId) Describe(Exception e) => e switch
     {

@@ -46,6 +46,11 @@ public sealed partial class QueueProcessor(ProgressHandler handler, DeadLetters 
             await deadLetters.RecordAsync($"Applying the report would make the run too large: {e.Message}", text, Source, messageId, insertedAt, dequeueCount, cancellationToken);
             return true;
         }
+        catch (Exception e) when (StorageFailure.IsTooLarge(e))
+        {
+            await deadLetters.RecordAsync("Storage refused the change as too large; no retry can fix that.", text, Source, messageId, insertedAt, dequeueCount, cancellationToken);
+            return true;
+        }
         catch (Exception e) when (StorageFailure.IsStorage(e))
         {
             var (status, code, _) = StorageFailure.Describe(e);

@@ -189,7 +189,7 @@ public sealed class RunStore(LedgerStorage storage)
         if (run.Clocks.Count > 0) bytes += DocumentColumns.Write(entity, run.Clocks, ClocksPrefix);
         if (run.Costs.Count > 0) bytes += DocumentColumns.Write(entity, run.Costs, CostsPrefix);
         // The run, its field clocks and cost lines share one entity, which holds at most 1 MiB.
-        if (bytes > DocumentColumns.MaxDocumentBytes) throw new DocumentTooLargeException(bytes);
+        if (bytes > DocumentColumns.MaxEncodedBytes) throw new DocumentTooLargeException(bytes);
         return entity;
     }
 

@@ -107,4 +107,29 @@ public sealed class StrictInputTests(LedgerHost host) : LedgerTest(host), IClass
         Assert.Contains("'agent' may contain only", await response.AssertProblemAsync(400), StringComparison.Ordinal);
         await AssertUnchangedAsync(runId, before);
     }
+
+    [Fact]
+    public async Task AChangeThatWouldMakeTheRunTooLargeForOneEntityIs413NamingTheLimitAndChangesNothing()
+    {
+        var (runId, before) = await RunAsync();
+        var message = new string('m', 800_000);
+
+        var response = await Client.PatchJsonAsync($"/api/projects/{P}/runs/{runId}", $$"""{"message":"{{message}}"}""");
+
+        var detail = await response.AssertProblemAsync(413);
+        Assert.Contains($"{Ledger.DocumentColumns.MaxEncodedBytes:N0}", detail, StringComparison.Ordinal);
+        await AssertUnchangedAsync(runId, before);
+    }
+
+    [Fact]
+    public async Task ARunJustUnderTheEntityLimitIsStoredAndReadBack()
+    {
+        // The largest seed data the limit allows, less room for the rest of the run.
+        var seed = new string('s', Ledger.DocumentColumns.MaxJsonBytes - 4_000);
+
+        var started = await StartAsync($$$"""{"projectId":"{{{P}}}","seedData":{"notes":"{{{seed}}}"}}""");
+
+        var run = await (await Client.GetAsync($"/api/projects/{P}/runs/{(string)started["runId"]!}")).JsonAsync();
+        Assert.Equal(seed.Length, ((string)run["seedData"]!["notes"]!).Length);
+    }
 }

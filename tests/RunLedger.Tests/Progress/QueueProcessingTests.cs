@@ -143,7 +143,7 @@ public sealed class QueueProcessingTests(QueueProcessingTests.Host host) : Ledge
     [Fact]
     public async Task AReportThatWouldMakeTheRunTooLargeIsDeadLetteredAndTheRunKeptIntact()
     {
-        var big = new string('s', 930 * 1024);
+        var big = new string('s', RunLedger.Ledger.DocumentColumns.MaxJsonBytes - 30 * 1024);
         var runId = (string)(await StartAsync($$$"""{"projectId":"{{{P}}}","seedData":{"notes":"{{{big}}}"}}"""))["runId"]!;
         var before = await (await Client.GetAsync($"/api/projects/{P}/runs/{runId}")).Content.ReadAsStringAsync();
         var extra = new string('m', 40 * 1024);

@@ -90,7 +90,7 @@ public sealed class LedgerTableTests : IAsyncLifetime
     [Fact]
     public async Task ADocumentNearTheEntityLimitRoundTripsInChunks()
     {
-        var document = new JsonObject { ["seedData"] = new string('x', DocumentColumns.MaxDocumentBytes - 100) };
+        var document = new JsonObject { ["seedData"] = new string('x', DocumentColumns.MaxJsonBytes - 100) };
         var entity = new TableEntity("p", "big");
         DocumentColumns.Write(entity, document);
 
