@@ -10,6 +10,9 @@ var builder = FunctionsApplication.CreateBuilder(args);
 builder.ConfigureFunctionsWebApplication();
 builder.UseMiddleware<RunScopeMiddleware>();
 builder.UseMiddleware<ProblemMiddleware>();
+// ASP.NET Core's request logs carry the full URL, and with it a `?code=` function key: keep them
+// off whatever the configuration says.
+builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
 builder.Services.AddRunLedger(builder.Configuration);
 builder.AddLedgerTelemetry();
 builder.Build().Run();

@@ -63,4 +63,17 @@ public sealed class AuthTests(AuthTests.Host host) : LedgerTest(host), IClassFix
         Assert.All(levels.Where(l => l.Key is not ("Health" or "GetOpenApiDocument")),
             l => Assert.Equal(Microsoft.Azure.Functions.Worker.AuthorizationLevel.Function, l.Value));
     }
+
+    [Fact]
+    public async Task AKeyPresentedInTheQueryNeverReachesTheLogs()
+    {
+        await Client.GetAsync($"/api/projects/{P}/runs?code=key-one");
+        await Client.GetAsync($"/api/projects/{P}/runs/RUN_missing?code=key-two");
+        await Client.PostJsonAsync($"/api/pipelines?code=key-one", $$"""{"projectId":"{{P}}"}""");
+        await Client.GetAsync($"/api/projects/{P}/runs?code=wrong-key-three");
+
+        Assert.Contains(App.Harness.Logs, l => l.Message.Contains(P, StringComparison.Ordinal)); // the requests were logged about
+        Assert.DoesNotContain(App.Harness.Logs, l => l.Message.Contains("key-one", StringComparison.Ordinal)
+            || l.Message.Contains("key-two", StringComparison.Ordinal) || l.Message.Contains("wrong-key-three", StringComparison.Ordinal));
+    }
 }
