@@ -28,6 +28,7 @@ public static class LedgerServices
         services.AddSingleton<DeadLetters>();
         services.AddSingleton<ProgressHandler>();
         services.AddSingleton<QueueProcessor>();
+        services.AddSingleton(_ => HostQueueSettings.Load(Path.Combine(AppContext.BaseDirectory, "host.json")));
         services.AddSingleton(sp => PricingTable.Load(
             Path.Combine(AppContext.BaseDirectory, "Costs", "pricing.json"),
             sp.GetRequiredService<IOptions<LedgerOptions>>().Value.PricingFile));

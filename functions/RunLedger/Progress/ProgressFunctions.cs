@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Json.Nodes;
 using Microsoft.Azure.Functions.Worker;
 using Microsoft.Extensions.Options;
+using RunLedger.Hosting;
 using RunLedger.Http;
 using RunLedger.Ledger;
 using RunLedger.Runs;
@@ -19,7 +20,7 @@ namespace RunLedger.Progress;
 /// </summary>
 public sealed class ProgressFunctions(
     ProgressHandler handler, QueueProcessor processor, RunStore runs, EventStore events, RunSignals signals,
-    DeadLetters deadLetters, IOptions<LedgerOptions> options, TimeProvider clock)
+    DeadLetters deadLetters, IOptions<LedgerOptions> options, TimeProvider clock, HostQueueSettings queueSettings)
 {
     public const int DefaultEventPage = 100;
 
@@ -42,9 +43,14 @@ public sealed class ProgressFunctions(
             && DateTimeOffset.TryParse(Convert.ToString(inserted, CultureInfo.InvariantCulture)?.Trim('"'), CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var at)
             ? at.ToUniversalTime() : clock.GetUtcNow();
 
-        if (!await processor.ProcessAsync(message, messageId, insertedAt, dequeueCount, cancellationToken))
+        if (await processor.ProcessAsync(message, messageId, insertedAt, dequeueCount, cancellationToken) is { } retryBecause)
         {
-            throw new ReportNotAppliedException(messageId);
+            if (dequeueCount >= queueSettings.MaxDequeueCount)
+            {
+                await processor.RecordPoisonedAsync(retryBecause, message, messageId, insertedAt, dequeueCount,
+                    options.Value.ProgressQueue + "-poison", cancellationToken);
+            }
+            throw new ReportNotAppliedException(messageId, retryBecause);
         }
     }
 
@@ -133,5 +139,5 @@ public sealed class ProgressFunctions(
 }
 
 /// <summary>Fails the queue invocation so the host retries the message (and in the end poisons it).</summary>
-public sealed class ReportNotAppliedException(string messageId)
-    : Exception($"Queue message {messageId} was not applied yet (its run does not exist, or storage failed); the host will retry it.");
+public sealed class ReportNotAppliedException(string messageId, string reason)
+    : Exception($"Queue message {messageId} was not applied: {reason} The host will retry it.");

@@ -130,14 +130,20 @@ public sealed class QueueProcessingTests(QueueProcessingTests.Host host) : Ledge
     }
 
     [Fact]
-    public async Task AReportForAMissingRunIsRetriedFiveTimesThenPoisoned()
+    public async Task AReportForAMissingRunIsRetriedFiveTimesThenPoisonedWithItsReasonInTheDeadLetters()
     {
         await App.SendProgressAsync($$"""{"projectId":"{{P}}","runId":"RUN_never","agent":"voice"}""");
 
         await Eventually.HoldsAsync(async () => (await PoisonAsync()).Count == 1, "the message to reach the poison queue", 60);
         Assert.Contains("RUN_never", Assert.Single(await PoisonAsync()), StringComparison.Ordinal);
         await App.ProgressDrainedAsync();
-        Assert.Empty(await DeadLettersAsync());
+
+        // Why it was poisoned is where operators look, not only in a log line.
+        var letter = Assert.Single(await DeadLettersAsync());
+        Assert.Contains("'RUN_never' does not exist", (string)letter["reason"]!, StringComparison.Ordinal);
+        Assert.Contains("Tried 5 times", (string)letter["reason"]!, StringComparison.Ordinal);
+        Assert.Contains("-poison", (string)letter["reason"]!, StringComparison.Ordinal);
+        Assert.Equal(5, (int)letter["dequeueCount"]!);
     }
 
     [Fact]
