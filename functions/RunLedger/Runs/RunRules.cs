@@ -55,32 +55,34 @@ public static class RunRules
     /// Checks a PATCH body and returns it with <c>status</c> normalized. Throws a 400
     /// <see cref="LedgerException"/> naming the first bad field.
     /// </summary>
-    public static JsonObject ValidatePatch(JsonObject patch)
+    /// <param name="path">Where the object sits in the request (<c>metadata.</c> for a report's metadata), so errors name the field as sent.</param>
+    public static JsonObject ValidatePatch(JsonObject patch, string path = "")
     {
         var result = patch.DeepClone().AsObject();
         foreach (var (name, value) in patch)
         {
+            var field = path + name;
             if (ServerManaged.Contains(name))
             {
-                throw LedgerException.BadRequest($"'{name}' is set by the ledger and cannot be changed.");
+                throw LedgerException.BadRequest($"'{field}' is set by the ledger and cannot be changed.");
             }
             switch (name)
             {
                 case "status":
-                    result["status"] = ParseStatus(value, "status");
+                    result["status"] = ParseStatus(value, field);
                     break;
                 case "progress":
-                    if (value is not null) result["progress"] = ParseProgress(value, "progress");
+                    if (value is not null) result["progress"] = ParseProgress(value, field);
                     break;
                 case "triggeredBy":
-                    result["triggeredBy"] = NormalizeTrigger(AsString(value, name))
-                        ?? throw LedgerException.BadRequest($"'triggeredBy' must be one of {string.Join(", ", TriggerSources)}.");
+                    result["triggeredBy"] = NormalizeTrigger(AsString(value, field))
+                        ?? throw LedgerException.BadRequest($"'{field}' must be one of {string.Join(", ", TriggerSources)}.");
                     break;
                 case var _ when StringFields.Contains(name):
-                    if (value is not null) AsString(value, name);
+                    if (value is not null) AsString(value, field);
                     break;
                 case var _ when MetadataShapes.TryGetValue(name, out var shape):
-                    CheckMetadata(name, value, shape);
+                    CheckMetadata(field, value, shape);
                     break;
             }
         }

@@ -136,7 +136,7 @@ public sealed class ProgressReportTests(LedgerHost host) : LedgerTest(host), ICl
     [InlineData("""{"agent":"voice","usage":{"inputTokens":-1}}""", "'usage.inputTokens' must be a number of at least 0")]
     [InlineData("""{"agent":"voice","artifacts":{"videoUrl":3}}""", "'artifacts.videoUrl' must be a string")]
     [InlineData("""{"agent":"voice","metadata":{"voice":"rachel"}}""", "'metadata.voice' must be a JSON object")]
-    [InlineData("""{"agent":"voice","metadata":{"totalCost":{"x":1}}}""", "'totalCost' is set by the ledger")]
+    [InlineData("""{"agent":"voice","metadata":{"totalCost":{"x":1}}}""", "'metadata.totalCost' is set by the ledger")]
     [InlineData("""{"agent":"voice","timestamp":"yesterday"}""", "'timestamp' must be an ISO 8601")]
     [InlineData("""{"agent":"voice","runId":"other"}""", "differs from the URL")]
     public async Task InvalidReportIs400AndLeavesTheRunUntouched(string report, string detail)
@@ -173,5 +173,16 @@ public sealed class ProgressReportTests(LedgerHost host) : LedgerTest(host), ICl
         var last = await (await Client.GetAsync($"/api/projects/{P}/runs/{runId}/events?limit=1&after=4")).JsonAsync();
         Assert.Equal([5], last["items"]!.AsArray().Select(e => (int)e!["seq"]!));
         Assert.Null(last["next"]);
+    }
+
+    [Theory]
+    [InlineData("""{"agent":"voice","metadata":{"projectId":{"a":1}}}""", "'metadata.projectId' is set by the ledger")]
+    [InlineData("""{"agent":"voice","metadata":{"status":{"a":1}}}""", "'metadata.status' must be")]
+    [InlineData("""{"agent":"voice","metadata":{"voice":{"characters":"many"}}}""", "'metadata.voice.characters' must be")]
+    public async Task AnInvalidMetadataFieldIsNamedWhereItSitsInTheReport(string report, string detail)
+    {
+        var runId = await NewRunAsync();
+
+        Assert.Contains(detail, await (await ReportAsync(runId, report)).AssertProblemAsync(400), StringComparison.Ordinal);
     }
 }
