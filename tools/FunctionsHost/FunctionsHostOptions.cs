@@ -24,7 +24,7 @@ public sealed record FunctionsHostOptions
     public Action<ILoggingBuilder>? ConfigureLogging { get; init; }
 
     /// <summary>
-    /// How long a queue message stays hidden while its function runs, renewed at half of it.
+    /// How long a queue message stays hidden while its function runs, renewed every third of it.
     /// The host's is 10 minutes; tests shorten it to see the renewal work.
     /// </summary>
     public TimeSpan QueueMessageLease { get; init; } = TimeSpan.FromMinutes(10);

@@ -5,8 +5,10 @@ using Azure.Storage.Queues.Models;
 namespace FunctionsHost.Queues;
 
 /// <summary>
-/// Keeps a message hidden while its function runs: every half lease it extends the visibility
-/// timeout, which gives the message a new pop receipt (the one to delete or release it with).
+/// Keeps a message hidden while its function runs: every third of the lease it extends the
+/// visibility timeout, which gives the message a new pop receipt (the one to delete or release it
+/// with). A third, not a half, so that one late or failed renewal on a busy machine still leaves
+/// time for the next before the message would reappear.
 /// </summary>
 internal sealed class LeaseRenewal : IDisposable
 {
@@ -25,7 +27,7 @@ internal sealed class LeaseRenewal : IDisposable
     {
         while (true)
         {
-            await Task.Delay(lease / 2, cancellationToken);
+            await Task.Delay(lease / 3, cancellationToken);
             try
             {
                 var receipt = await queue.UpdateMessageAsync(messageId, PopReceipt, visibilityTimeout: lease, cancellationToken: cancellationToken);
@@ -33,7 +35,7 @@ internal sealed class LeaseRenewal : IDisposable
             }
             catch (RequestFailedException)
             {
-                // Retried at the next half lease; if the lease lapses the message is redelivered.
+                // Retried at the next third; if the lease lapses the message is redelivered.
             }
         }
     }
