@@ -11,6 +11,21 @@ namespace RunLedger.Runs;
 /// </summary>
 public sealed class RunPatcher(RunStore store, Costs.CostProjection projection, TimeProvider clock)
 {
+    private bool ChangesAnything(System.Text.Json.Nodes.JsonObject document, System.Text.Json.Nodes.JsonObject patch)
+    {
+        var probe = document.DeepClone().AsObject();
+        var stamp = probe["updatedAt"]?.DeepClone();
+        RunRules.Apply(probe, patch, clock.GetUtcNow()); // a backwards status throws its own 409
+        probe["updatedAt"] = stamp;
+        RunRules.Canonicalize(probe);
+        var current = document.DeepClone().AsObject();
+        RunRules.Canonicalize(current);
+        return !System.Text.Json.Nodes.JsonNode.DeepEquals(probe, current);
+    }
+
+    private static LedgerException FinalRun(RunRecord run) => LedgerException.Conflict(
+        $"The run is '{run.Status}', which is final: it changes no more, by PATCH as by agent reports (those are kept in its history only).");
+
     public async Task<RunRecord> PatchAsync(string projectId, string runId, System.Text.Json.Nodes.JsonObject patch, string? ifMatch, CancellationToken cancellationToken)
     {
         for (var attempt = 1; ; attempt++)
@@ -22,6 +37,13 @@ public sealed class RunPatcher(RunStore store, Costs.CostProjection projection, 
                     $"Run '{runId}' has changed since ETag {ifMatch} was read; GET it again and re-apply the change.");
             }
             var wasTerminal = RunStatus.IsTerminal(run.Status);
+            if (wasTerminal)
+            {
+                // A final run changes no more, by PATCH as by reports; a PATCH that would change
+                // nothing (a retry of the one that finished it) is answered as it was.
+                if (ChangesAnything(run.Document, patch)) throw FinalRun(run);
+                return run;
+            }
             RunRules.Apply(run.Document, patch, clock.GetUtcNow());
             if (!wasTerminal && RunStatus.IsTerminal(run.Status)) Costs.CostLedger.ShowTotals(run);
             try

@@ -258,4 +258,22 @@ public sealed class RunsApiTests(LedgerHost host) : LedgerTest(host), IClassFixt
     {
         await (await Client.GetAsync("/api/projects/empty/runs/latest")).AssertProblemAsync(404);
     }
+
+    [Fact]
+    public async Task AFinalRunChangesNoMoreByPatchButARetryOfTheFinishingPatchIsAnsweredAsBefore()
+    {
+        var runId = await NewRunAsync();
+        var url = $"/api/projects/{P}/runs/{runId}";
+        const string finish = """{"status":"completed","step":"done","message":"Published","progress":100}""";
+        var finished = await Client.PatchJsonAsync(url, finish);
+        finished.EnsureSuccessStatusCode();
+        var final = await (await Client.GetAsync(url)).Content.ReadAsStringAsync();
+
+        var retry = await Client.PatchJsonAsync(url, finish);
+        var change = await Client.PatchJsonAsync(url, """{"message":"changed after the end","progress":50}""");
+
+        Assert.Equal(HttpStatusCode.OK, retry.StatusCode);
+        Assert.Contains("final", await change.AssertProblemAsync(409), StringComparison.Ordinal);
+        Assert.Equal(final, await (await Client.GetAsync(url)).Content.ReadAsStringAsync());
+    }
 }
