@@ -51,6 +51,9 @@ public sealed partial class ProgressHandler(
             var sequence = run.EventCount + 1;
             var wasTerminal = RunStatus.IsTerminal(run.Status);
             var before = CostProjection.Snapshot.Of(run);
+            // A timestamp far outside the run's life (a wrong agent clock) must not pin fields or
+            // set times before the run existed: it is replaced, and the agent's kept in the event.
+            report = report.WithinWindow(CreatedAt(run));
             ReportEffects.Apply(run, report, now);
             run.EventCount = sequence;
 
@@ -98,6 +101,10 @@ public sealed partial class ProgressHandler(
             }
         }
     }
+
+    private static DateTimeOffset CreatedAt(RunRecord run) =>
+        DateTimeOffset.TryParse((string?)run.Document["createdAt"], System.Globalization.CultureInfo.InvariantCulture,
+            System.Globalization.DateTimeStyles.AssumeUniversal, out var created) ? created : DateTimeOffset.MinValue + ProgressReport.ClockSkew;
 
     [LoggerMessage(EventId = 3001, Level = LogLevel.Information, Message = "Report {EventId} applied as event {Sequence}; run is {Status}")]
     private static partial void LogApplied(ILogger logger, string eventId, long sequence, string status);

@@ -23,6 +23,29 @@ public sealed record ProgressReport(
     string? Error,
     DateTimeOffset Timestamp)
 {
+    /// <summary>
+    /// When the ledger received the report: the queue message's insertion time (stable across
+    /// redeliveries) or the HTTP request's arrival. The anchor of the timestamp window.
+    /// </summary>
+    public DateTimeOffset ReceivedAt { get; init; } = Timestamp;
+
+    /// <summary>The agent's own timestamp when it fell outside the window and was replaced.</summary>
+    public DateTimeOffset? AgentTimestamp { get; init; }
+
+    /// <summary>How far an agent's clock may be off: before the run was created, or after the report arrived.</summary>
+    public static readonly TimeSpan ClockSkew = TimeSpan.FromMinutes(5);
+
+    /// <summary>
+    /// The report with a plausible timestamp: one more than <see cref="ClockSkew"/> before the
+    /// run's creation or after the report's own arrival is replaced by the arrival time, and the
+    /// agent's is kept in the history (<c>agentTimestamp</c>). Both bounds are fixed per run and
+    /// per report, so a redelivery is judged the same way and the run still ends the same.
+    /// </summary>
+    public ProgressReport WithinWindow(DateTimeOffset runCreatedAt) =>
+        Timestamp < runCreatedAt - ClockSkew || Timestamp > ReceivedAt + ClockSkew
+            ? this with { Timestamp = ReceivedAt, AgentTimestamp = Timestamp }
+            : this;
+
     public const int MaxEventIdLength = 256;
 
     /// <summary>Keeps every figure and its cost far inside Int64 micro-dollars.</summary>
@@ -96,7 +119,10 @@ public sealed record ProgressReport(
             JsonBody.OptionalString(body, "message"),
             progress, runStatus, usage, artifacts, metadata,
             JsonBody.OptionalString(body, "error"),
-            ParseTimestamp(body) ?? defaultTimestamp);
+            ParseTimestamp(body) ?? defaultTimestamp)
+        {
+            ReceivedAt = defaultTimestamp,
+        };
     }
 
     private static void CheckUsage(JsonObject usage)
@@ -155,6 +181,7 @@ public sealed record ProgressReport(
         if (Metadata is not null) e["metadata"] = Metadata.DeepClone();
         if (Error is not null) e["error"] = Error;
         e["timestamp"] = RunRules.Timestamp(Timestamp);
+        if (AgentTimestamp is { } agentTime) e["agentTimestamp"] = RunRules.Timestamp(agentTime);
         e["recordedAt"] = RunRules.Timestamp(recordedAt);
         return e;
     }

@@ -10,11 +10,20 @@ public sealed class CostAnalyticsTests() : LedgerTest(new LedgerHost()), IAsyncL
 
     public Task DisposeAsync() => App.DisposeAsync();
 
+    /// <summary>
+    /// The time line of the seeded runs: "day" n is T0 + n × 10 s. Reports may carry times only
+    /// within a few minutes of their run's creation and their own arrival, so the seeded history
+    /// spans about a minute and a half around now rather than real days.
+    /// </summary>
+    private readonly DateTimeOffset _t0 = DateTimeOffset.UtcNow.AddMinutes(-2);
+
+    private string Day(int day, int second = 0) => Runs.RunRules.Timestamp(_t0.AddSeconds(day * 10 + second));
+
     /// <summary>A run in <paramref name="project"/> costing <paramref name="outputTokens"/> × $10/1M (gpt-4o), completed at <paramref name="day"/>.</summary>
     private async Task<string> CompletedRunAsync(string project, string runId, int outputTokens, int day, bool complete = true)
     {
         await StartAsync($$"""{"projectId":"{{project}}","runId":"{{runId}}"}""");
-        var at = $"2026-03-{day:D2}T12:00:00Z";
+        var at = Day(day);
         (await Client.PostJsonAsync($"/api/projects/{project}/runs/{runId}/progress",
             $$"""{"agent":"video","usage":{"model":"gpt-4o","outputTokens":{{outputTokens}}},"timestamp":"{{at}}"}"""))
             .EnsureSuccessStatusCode();
@@ -57,11 +66,11 @@ public sealed class CostAnalyticsTests() : LedgerTest(new LedgerHost()), IAsyncL
         Assert.Equal(3, (long)alpha["runCount"]!);
         Assert.Equal(2.0000m, (decimal)alpha["averageCost"]!);
 
-        var window = await GetAsync("/api/costs/summary?from=2026-03-05&to=2026-03-07T23:59:59Z");
+        var window = await GetAsync($"/api/costs/summary?from={Day(5)}&to={Day(7, 9)}");
         Assert.Equal(3, (long)window["runCount"]!); // a2, b1, b2
         Assert.Equal(8.5000m, (decimal)window["totalCost"]!);
 
-        var alphaWindow = await GetAsync("/api/costs/summary?projectId=alpha&from=2026-03-02&to=2026-03-31");
+        var alphaWindow = await GetAsync($"/api/costs/summary?projectId=alpha&from={Day(2)}&to={Day(31)}");
         Assert.Equal(2, (long)alphaWindow["runCount"]!);
         Assert.Equal(2.5000m, (decimal)alphaWindow["averageCost"]!);
 

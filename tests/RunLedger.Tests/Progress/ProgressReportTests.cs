@@ -23,11 +23,12 @@ public sealed class ProgressReportTests(LedgerHost host) : LedgerTest(host), ICl
     public async Task FirstReportMovesQueuedToRunningAndUpdatesStepMessageProgressArtifactsAndMetadata()
     {
         var runId = await NewRunAsync();
-        var response = await ReportAsync(runId, """
+        var at = Runs.RunRules.Timestamp(DateTimeOffset.UtcNow.AddSeconds(-20)); // the agent's clock, a little behind
+        var response = await ReportAsync(runId, $$$"""
             {"agent":"voice","status":"running","message":"Generating narration...","progress":45,
              "artifacts":{"narrationKey":"audio/n.mp3","stems":"audio/stems.zip"},
              "metadata":{"voice":{"voiceId":"rachel","characters":1500}},
-             "usage":{"model":"eleven_multilingual_v2","characters":1500},"timestamp":"2026-01-15T18:12:06Z"}
+             "usage":{"model":"eleven_multilingual_v2","characters":1500},"timestamp":"{{{at}}}"}
             """);
         Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
         Assert.Equal(1, (int)(await response.JsonAsync())["seq"]!);
@@ -40,7 +41,7 @@ public sealed class ProgressReportTests(LedgerHost host) : LedgerTest(host), ICl
         Assert.Equal("audio/n.mp3", (string)run["narrationKey"]!);
         Assert.Equal("audio/stems.zip", (string)run["artifacts"]!["stems"]!);
         Assert.Equal("rachel", (string)run["voice"]!["voiceId"]!);
-        Assert.Equal("2026-01-15T18:12:06.000Z", (string)run["startedAt"]!);
+        Assert.Equal(at, (string)run["startedAt"]!);
     }
 
     [Fact]
@@ -184,5 +185,32 @@ public sealed class ProgressReportTests(LedgerHost host) : LedgerTest(host), ICl
         var runId = await NewRunAsync();
 
         Assert.Contains(detail, await (await ReportAsync(runId, report)).AssertProblemAsync(400), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task AReportFromTheFarFutureDoesNotPinFieldsAndKeepsItsClaimedTimeInTheHistory()
+    {
+        var runId = await NewRunAsync();
+
+        (await ReportAsync(runId, """{"eventId":"e1","agent":"voice","message":"from the future","timestamp":"9999-12-31T23:59:59Z"}""")).EnsureSuccessStatusCode();
+        (await ReportAsync(runId, """{"eventId":"e2","agent":"voice","message":"later, for real"}""")).EnsureSuccessStatusCode();
+
+        Assert.Equal("later, for real", (string)(await RunAsync(runId))["message"]!);
+        var events = (await (await Client.GetAsync($"/api/projects/{P}/runs/{runId}/events")).JsonAsync())["items"]!.AsArray();
+        Assert.Equal("9999-12-31T23:59:59.000Z", (string)events[0]!["agentTimestamp"]!);
+        Assert.Null(events[1]!["agentTimestamp"]);
+    }
+
+    [Fact]
+    public async Task AReportFromBeforeTheRunExistedCannotDateItsStartOrEndBeforeItsCreation()
+    {
+        var runId = await NewRunAsync();
+
+        (await ReportAsync(runId, """{"agent":"publisher","status":"completed","timestamp":"0001-01-01T00:00:00Z"}""")).EnsureSuccessStatusCode();
+
+        var run = await RunAsync(runId);
+        Assert.Equal("completed", (string)run["status"]!);
+        Assert.True(string.CompareOrdinal((string)run["startedAt"]!, (string)run["createdAt"]!) >= 0, run.ToJsonString());
+        Assert.True(string.CompareOrdinal((string)run["completedAt"]!, (string)run["createdAt"]!) >= 0, run.ToJsonString());
     }
 }
