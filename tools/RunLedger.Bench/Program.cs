@@ -1,15 +1,8 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json.Nodes;
-using Azure;
-using Microsoft.Extensions.Configuration;
-using Microsoft.Extensions.Logging.Abstractions;
-using Microsoft.Extensions.Options;
-using RunLedger.Costs;
 using RunLedger.Ledger;
-using RunLedger.Pipelines;
 using RunLedger.Progress;
-using RunLedger.Runs;
 using Azure.Data.Tables;
 
 // Usage: RunLedger.Bench <storage connection string> [reports per round] [rounds] [queue reports per run <worker dir> <host.json> [published worker dir]]
@@ -25,34 +18,13 @@ if (args.Length < 1)
 var perRound = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 100;
 var rounds = args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 5;
 
-var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
-{
-    ["AzureWebJobsStorage"] = args[0],
-}).Build();
-var options = Options.Create(new LedgerOptions
-{
-    TableName = "bench" + Guid.NewGuid().ToString("N")[..12],
-    JobsQueue = "bench-jobs-" + Guid.NewGuid().ToString("N")[..12],
-    ProgressQueue = "bench-progress-" + Guid.NewGuid().ToString("N")[..12],
-});
-var storage = LedgerStorage.Create(new ConfigurationBuilder().AddConfiguration(configuration).AddInMemoryCollection(new Dictionary<string, string?>
-{
-    ["RunLedger:TableName"] = options.Value.TableName,
-    ["RunLedger:JobsQueue"] = options.Value.JobsQueue,
-    ["RunLedger:ProgressQueue"] = options.Value.ProgressQueue,
-}).Build());
-await storage.CreateIfNotExistsAsync(default);
+var ledger = await RunLedger.Bench.BenchLedger.CreateAsync(args[0], "bench");
 try
 {
-    var runs = new RunStore(storage);
-    var pricing = PricingTable.Load(Path.Combine(AppContext.BaseDirectory, "Costs", "pricing.json"), null);
-    var handler = new ProgressHandler(runs, new CostLedger(pricing), new CostProjection(storage), new RunSignals(),
-        TimeProvider.System, NullLogger<ProgressHandler>.Instance);
-    var starter = new PipelineStarter(runs, storage, options, TimeProvider.System, NullLogger<PipelineStarter>.Instance);
-    var run = await starter.StartAsync(StartRequest.Parse(JsonNode.Parse("""
-        {"projectId":"bench","runId":"RUN_BENCH","seedData":{"topic":"volcanoes","lead_url":"https://example.com/lead"},
-         "config":{"pipeline":{"finalAgent":"publisher"}}}
-        """)!.AsObject()), null, default);
+    var storage = ledger.Storage;
+    var handler = ledger.Get<ProgressHandler>();
+    var run = await ledger.StartRunAsync("bench", "RUN_BENCH",
+        ""","seedData":{"topic":"volcanoes","lead_url":"https://example.com/lead"},"config":{"pipeline":{"finalAgent":"publisher"}}""");
 
     var sequence = 0;
     ProgressReport NextReport()
@@ -156,10 +128,7 @@ try
 }
 finally
 {
-    await storage.Table.DeleteAsync();
-    await storage.Jobs.DeleteIfExistsAsync();
-    await storage.Progress.DeleteIfExistsAsync();
-    await storage.ProgressPoison.DeleteIfExistsAsync();
+    await ledger.DisposeAsync();
 }
 
 // The properties of a run row under another key (the entity's own keys and ETag stay behind).

@@ -1,15 +1,8 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Text.Json.Nodes;
 using Azure.Data.Tables;
 using FunctionsHost;
 using FunctionsHost.Testing;
-using Microsoft.Extensions.Configuration;
-using Microsoft.Extensions.Logging.Abstractions;
-using Microsoft.Extensions.Options;
-using RunLedger.Costs;
-using RunLedger.Ledger;
-using RunLedger.Pipelines;
 using RunLedger.Progress;
 using RunLedger.Runs;
 
@@ -27,66 +20,44 @@ public static class QueueThroughput
 
     public static async Task<(double Ledger, double Baseline, double QueueBaseline)> RunAsync(string connectionString, string appDirectory, string hostJson, int reportsPerRun)
     {
-        var names = new Dictionary<string, string?>
-        {
-            ["AzureWebJobsStorage"] = connectionString,
-            ["RunLedger:TableName"] = "benchq" + Guid.NewGuid().ToString("N")[..12],
-            ["RunLedger:JobsQueue"] = "benchq-jobs-" + Guid.NewGuid().ToString("N")[..12],
-            ["RunLedger:ProgressQueue"] = "benchq-progress-" + Guid.NewGuid().ToString("N")[..12],
-        };
-        var configuration = new ConfigurationBuilder().AddInMemoryCollection(names).Build();
-        var options = Options.Create(configuration.GetSection(LedgerOptions.Section).Get<LedgerOptions>()!);
-        var storage = LedgerStorage.Create(configuration);
-        await storage.CreateIfNotExistsAsync(default);
-        try
-        {
-            var runs = new RunStore(storage);
-            var starter = new PipelineStarter(runs, storage, options, TimeProvider.System, NullLogger<PipelineStarter>.Instance);
-            var runIds = Enumerable.Range(0, Runs).Select(i => $"RUN_Q{i:D2}").ToList();
-            foreach (var runId in runIds)
-            {
-                await starter.StartAsync(StartRequest.Parse(JsonNode.Parse($$"""{"projectId":"bench","runId":"{{runId}}"}""")!.AsObject()), null, default);
-            }
+        await using var bench = await BenchLedger.CreateAsync(connectionString, "benchq");
+        var storage = bench.Storage;
+        var runs = bench.Get<RunStore>();
+        var runIds = Enumerable.Range(0, Runs).Select(i => $"RUN_Q{i:D2}").ToList();
+        foreach (var runId in runIds) await bench.StartRunAsync("bench", runId);
+        // Runs take turns, as 16 pipelines reporting side by side do. Agents keep the queue fed
+        // but never more than a few batches deep, as with live progress, so what is measured is
+        // the steady rate of applying, not draining a backlog (Azurite slows as a queue grows long).
+        var messages = Enumerable.Range(1, reportsPerRun).SelectMany(i => runIds.Select(runId => $$$"""
+            {"projectId":"bench","runId":"{{{runId}}}","eventId":"{{{runId}}}-{{{i}}}","agent":"voice","status":"running",
+             "message":"step {{{i}}}","progress":{{{i % 100}}},"usage":{"model":"gpt-4o","inputTokens":{{{1000 + i}}},"outputTokens":350}}
+            """)).ToList();
 
-            // Runs take turns, as 16 pipelines reporting side by side do. Agents keep the queue fed
-            // but never more than a few batches deep, as with live progress, so what is measured is
-            // the steady rate of applying, not draining a backlog (Azurite slows as a queue grows long).
-            var messages = Enumerable.Range(1, reportsPerRun).SelectMany(i => runIds.Select(runId => $$$"""
-                {"projectId":"bench","runId":"{{{runId}}}","eventId":"{{{runId}}}-{{{i}}}","agent":"voice","status":"running",
-                 "message":"step {{{i}}}","progress":{{{i % 100}}},"usage":{"model":"gpt-4o","inputTokens":{{{1000 + i}}},"outputTokens":350}}
-                """)).ToList();
-
-            double ledger;
-            await using (var harness = await FunctionsHostHarness.StartAsync(new FunctionsHostOptions
+        double ledger;
+        await using (var harness = await FunctionsHostHarness.StartAsync(new FunctionsHostOptions
+        {
+            AppDirectory = appDirectory,
+            HostJsonPath = hostJson,
+            Settings = bench.AppSettings,
+        }))
+        {
+            var start = Stopwatch.GetTimestamp();
+            foreach (var batch in messages.Chunk(Runs))
             {
-                AppDirectory = appDirectory,
-                HostJsonPath = hostJson,
-                Settings = names.ToDictionary(n => n.Key.Replace(":", "__", StringComparison.Ordinal), n => n.Value),
-            }))
-            {
-                var start = Stopwatch.GetTimestamp();
-                foreach (var batch in messages.Chunk(Runs))
+                while ((await storage.Progress.GetPropertiesAsync()).Value.ApproximateMessagesCount >= 3 * Runs)
                 {
-                    while ((await storage.Progress.GetPropertiesAsync()).Value.ApproximateMessagesCount >= 3 * Runs)
-                    {
-                        await Task.Delay(20);
-                    }
-                    await Task.WhenAll(batch.Select(text => storage.Progress.SendMessageAsync(text)));
+                    await Task.Delay(20);
                 }
-                await harness.WaitForQueueDrainedAsync(storage.Progress.Name, TimeSpan.FromMinutes(10));
-                var elapsed = Stopwatch.GetElapsedTime(start).TotalSeconds;
-                ledger = await AppliedAsync(runs, runIds) / elapsed;
+                await Task.WhenAll(batch.Select(text => storage.Progress.SendMessageAsync(text)));
             }
+            await harness.WaitForQueueDrainedAsync(storage.Progress.Name, TimeSpan.FromMinutes(10));
+            var elapsed = Stopwatch.GetElapsedTime(start).TotalSeconds;
+            ledger = await AppliedAsync(runs, runIds) / elapsed;
+        }
 
-            var baseline = await BaselineAsync(storage.Table, null, reportsPerRun);
-            var queueBaseline = await BaselineAsync(storage.Table, storage.Jobs, reportsPerRun);
-            return (ledger, baseline, queueBaseline);
-        }
-        finally
-        {
-            await storage.Table.DeleteAsync();
-            foreach (var queue in new[] { storage.Jobs, storage.Progress, storage.ProgressPoison }) await queue.DeleteIfExistsAsync();
-        }
+        var baseline = await BaselineAsync(storage.Table, null, reportsPerRun);
+        var queueBaseline = await BaselineAsync(storage.Table, storage.Jobs, reportsPerRun);
+        return (ledger, baseline, queueBaseline);
     }
 
     private static async Task<long> AppliedAsync(RunStore runs, List<string> runIds)

@@ -10,6 +10,20 @@ namespace RunLedger.Hosting;
 public static class LedgerServices
 {
     /// <summary>
+    /// The ledger's services outside a Functions host (tools, tests): the same <see cref="AddRunLedger"/>
+    /// over the given settings (<c>AzureWebJobsStorage</c>, <c>RunLedger:TableName</c>, ...).
+    /// </summary>
+    public static ServiceProvider Build(IConfiguration configuration, Action<IServiceCollection>? configure = null)
+    {
+        var services = new ServiceCollection();
+        services.AddLogging();
+        services.AddSingleton(configuration);
+        services.AddRunLedger(configuration);
+        configure?.Invoke(services);
+        return services.BuildServiceProvider();
+    }
+
+    /// <summary>
     /// Everything the ledger's functions use, on any host: the Functions worker (Program.cs),
     /// and tests and tools that drive the handlers directly.
     /// </summary>

@@ -14,19 +14,9 @@ public sealed class LedgerStorage(TableServiceClient tables, QueueServiceClient 
     public QueueClient Progress { get; } = queues.GetQueueClient(options.Value.ProgressQueue);
     public QueueClient ProgressPoison { get; } = queues.GetQueueClient(options.Value.ProgressQueue + "-poison");
 
-    /// <summary>
-    /// The ledger's storage outside the app (tools, tests), from settings shaped like the app's
-    /// (<c>AzureWebJobsStorage</c>, <c>RunLedger:TableName</c>, ...), through the same registration.
-    /// </summary>
-    public static LedgerStorage Create(IConfiguration configuration, Action<IServiceCollection>? configure = null)
-    {
-        var services = new ServiceCollection();
-        services.AddOptions<LedgerOptions>().Bind(configuration.GetSection(LedgerOptions.Section));
-        services.AddLogging();
-        services.AddLedgerStorage(configuration);
-        configure?.Invoke(services);
-        return services.BuildServiceProvider().GetRequiredService<LedgerStorage>();
-    }
+    /// <summary>The ledger's storage outside the app (tools, tests), through the app's own registration.</summary>
+    public static LedgerStorage Create(IConfiguration configuration, Action<IServiceCollection>? configure = null) =>
+        Hosting.LedgerServices.Build(configuration, configure).GetRequiredService<LedgerStorage>();
 
     public async Task CreateIfNotExistsAsync(CancellationToken cancellationToken)
     {
@@ -34,6 +24,13 @@ public sealed class LedgerStorage(TableServiceClient tables, QueueServiceClient 
         await Jobs.CreateIfNotExistsAsync(cancellationToken: cancellationToken);
         await Progress.CreateIfNotExistsAsync(cancellationToken: cancellationToken);
         await ProgressPoison.CreateIfNotExistsAsync(cancellationToken: cancellationToken);
+    }
+
+    /// <summary>Deletes the table and the queues (tests and benchmarks clean up with it).</summary>
+    public async Task DeleteAsync()
+    {
+        await Table.DeleteAsync();
+        foreach (var queue in new[] { Jobs, Progress, ProgressPoison }) await queue.DeleteIfExistsAsync();
     }
 }
 

@@ -18,9 +18,6 @@ public sealed class QueueProcessingTests(QueueProcessingTests.Host host) : Ledge
             [new("visibilityTimeout", "00:00:00.100"), new("maxPollingInterval", "00:00:00.200")];
     }
 
-    private async Task<JsonArray> EventsAsync(string runId) =>
-        (await (await Client.GetAsync($"/api/projects/{P}/runs/{runId}/events")).JsonAsync())["items"]!.AsArray();
-
     /// <summary>This test's dead letters: those whose original text names its project.</summary>
     private async Task<List<JsonObject>> DeadLettersAsync() =>
         [.. (await (await Client.GetAsync("/api/deadletters?limit=100")).JsonAsync())["items"]!.AsArray()
@@ -173,9 +170,6 @@ public sealed class EarlyReportTests(EarlyReportTests.Host host) : LedgerTest(ho
         protected override IEnumerable<KeyValuePair<string, string>> QueueSettings =>
             [new("visibilityTimeout", "00:00:01"), new("maxPollingInterval", "00:00:00.200")];
     }
-
-    private async Task<JsonArray> EventsAsync(string runId) =>
-        (await (await Client.GetAsync($"/api/projects/{P}/runs/{runId}/events")).JsonAsync())["items"]!.AsArray();
 
     [Fact]
     public async Task AReportThatArrivesBeforeItsRunIsAppliedOnRetry()

@@ -65,12 +65,7 @@ public sealed class LedgerComponents : IAsyncLifetime
             ["RunLedger:JobsQueue"] = JobsQueue,
             ["RunLedger:ProgressQueue"] = ProgressQueue,
         }).AddInMemoryCollection(_settings).Build();
-        var services = new ServiceCollection();
-        services.AddLogging();
-        services.AddSingleton<IConfiguration>(configuration);
-        services.AddRunLedger(configuration);
-        ConfigureServices?.Invoke(services);
-        var provider = services.BuildServiceProvider();
+        var provider = LedgerServices.Build(configuration, ConfigureServices);
         provider.GetRequiredService<LedgerStorage>().CreateIfNotExistsAsync(default).GetAwaiter().GetResult();
         return provider;
     }
@@ -78,9 +73,7 @@ public sealed class LedgerComponents : IAsyncLifetime
     public async Task DisposeAsync()
     {
         if (_services is null) return;
-        var storage = _services.GetRequiredService<LedgerStorage>();
-        await storage.Table.DeleteAsync();
-        foreach (var queue in new[] { storage.Jobs, storage.Progress, storage.ProgressPoison }) await queue.DeleteIfExistsAsync();
+        await _services.GetRequiredService<LedgerStorage>().DeleteAsync();
         await _services.DisposeAsync();
     }
 }

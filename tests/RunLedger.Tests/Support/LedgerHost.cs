@@ -96,7 +96,6 @@ public class LedgerHost : IAsyncLifetime
     {
         if (_harness is not null) await _harness.DisposeAsync();
         if (_azurite is null) return;
-        await Table.DeleteAsync();
-        foreach (var queue in new[] { Jobs, Progress, ProgressPoison }) await queue.DeleteIfExistsAsync();
+        await Storage.DeleteAsync();
     }
 }

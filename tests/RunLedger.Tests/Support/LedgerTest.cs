@@ -23,6 +23,10 @@ public abstract class LedgerTest(LedgerHost host)
         return JsonNode.Parse(body)!.AsObject();
     }
 
+    /// <summary>The first page of a run's history in this test's project.</summary>
+    protected async Task<JsonArray> EventsAsync(string runId) =>
+        (await (await Client.GetAsync($"/api/projects/{P}/runs/{runId}/events")).JsonAsync())["items"]!.AsArray();
+
     /// <summary>The jobs sent to agents for this test's project, or the one named (others' jobs stay on the queue).</summary>
     protected async Task<List<JsonObject>> DrainJobsAsync(string? projectId = null)
     {
