@@ -48,6 +48,7 @@ public static class LedgerServices
             sp.GetRequiredService<IOptions<LedgerOptions>>().Value.PricingFile));
         services.AddSingleton<CostLedger>();
         services.AddSingleton<CostProjection>();
+        services.AddSingleton<Dashboard.DashboardLinks>();
         return services;
     }
 }

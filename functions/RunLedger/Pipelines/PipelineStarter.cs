@@ -16,7 +16,6 @@ namespace RunLedger.Pipelines;
 public sealed partial class PipelineStarter(
     RunStore runs,
     LedgerStorage storage,
-    IOptions<LedgerOptions> options,
     TimeProvider clock,
     ILogger<PipelineStarter> logger)
 {
@@ -95,7 +94,7 @@ public sealed partial class PipelineStarter(
         return run;
     }
 
-    private RunRecord NewRun(StartRequest request, string runId, string dossierId, JsonObject snapshot, DateTimeOffset now)
+    private static RunRecord NewRun(StartRequest request, string runId, string dossierId, JsonObject snapshot, DateTimeOffset now)
     {
         var created = RunRules.Timestamp(now);
         var document = new JsonObject
@@ -116,10 +115,6 @@ public sealed partial class PipelineStarter(
             ["totalCost"] = 0.0000m,
             ["totalCostMicros"] = 0,
         };
-        if (options.Value.DashboardBaseUrl is { Length: > 0 } dashboard)
-        {
-            document["dashboardUrl"] = $"{dashboard.TrimEnd('/')}/projects/{request.ProjectId}/runs/{runId}";
-        }
         return new RunRecord
         {
             ProjectId = request.ProjectId,

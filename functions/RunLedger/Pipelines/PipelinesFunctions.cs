@@ -1,4 +1,5 @@
 using Microsoft.Azure.Functions.Worker;
+using RunLedger.Dashboard;
 using RunLedger.Http;
 using RunLedger.Runs;
 
@@ -10,7 +11,7 @@ namespace RunLedger.Pipelines;
 /// POST pipelines   StartPipeline   the start webhook (Make.com); Idempotency-Key makes retries safe
 /// </code>
 /// </summary>
-public sealed class PipelinesFunctions(PipelineStarter starter)
+public sealed class PipelinesFunctions(PipelineStarter starter, DashboardLinks links)
 {
     /// <summary>Creates the run and answers 202 with it and its status URL.</summary>
     [Function("StartPipeline")]
@@ -26,6 +27,6 @@ public sealed class PipelinesFunctions(PipelineStarter starter)
         var body = await JsonBody.ReadObjectAsync(request, cancellationToken);
         var run = await starter.StartAsync(StartRequest.Parse(body), idempotencyKey, cancellationToken);
         return RunsFunctions.WithETag(request.HttpContext, run,
-            TypedResults.Accepted(RunsFunctions.RunPath(run.ProjectId, run.RunId), run.Document));
+            TypedResults.Accepted(RunsFunctions.RunPath(run.ProjectId, run.RunId), links.Stamp(request, run.Document)));
     }
 }

@@ -16,12 +16,13 @@ public static class RunRules
     [
         "projectId", "clientId", "runId", "createdAt", "updatedAt", "startedAt", "completedAt",
         "seedData", "configSnapshot", "totalTokens", "totalCost", "totalCostMicros", "invoice", "unpricedSteps",
+        "dashboardUrl", // worked out for each answer (Dashboard/DashboardLinks)
     ];
 
     private static readonly HashSet<string> StringFields =
     [
         "dossierId", "payloadKey", "narrationKey", "musicKey", "beatGridKey", "finalVideoKey", "exportBundleKey",
-        "videoUrl", "creditsUrl", "pipelineMode", "step", "message", "dashboardUrl", "error",
+        "videoUrl", "creditsUrl", "pipelineMode", "step", "message", "error",
     ];
 
     public static readonly IReadOnlyList<string> ArtifactFields =

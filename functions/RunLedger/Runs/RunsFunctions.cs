@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using Microsoft.Azure.Functions.Worker;
+using RunLedger.Dashboard;
 using RunLedger.Http;
 using RunLedger.Ledger;
 
@@ -14,7 +15,7 @@ namespace RunLedger.Runs;
 /// PATCH projects/{projectId}/runs/{runId}   PatchRun       deep merge, If-Match, forward-only status
 /// </code>
 /// </summary>
-public sealed class RunsFunctions(RunStore store, RunPatcher patcher)
+public sealed class RunsFunctions(RunStore store, RunPatcher patcher, DashboardLinks links)
 {
     public const int DefaultPageSize = 20;
     public const int MaxPageSize = 100;
@@ -37,7 +38,7 @@ public sealed class RunsFunctions(RunStore store, RunPatcher patcher)
         var (items, next) = await store.ListAsync(projectId, statusFilter, pageSize, after, cancellationToken);
         return TypedResults.Ok(new JsonObject
         {
-            ["items"] = new JsonArray([.. items]),
+            ["items"] = new JsonArray([.. items.Select(item => links.Stamp(request, item))]),
             ["continuationToken"] = next,
         });
     }
@@ -54,7 +55,7 @@ public sealed class RunsFunctions(RunStore store, RunPatcher patcher)
             throw LedgerException.NotFound($"Project '{projectId}' has no runs.");
         }
         var run = await FindAsync(store, projectId, (string)items[0]["runId"]!, cancellationToken);
-        return WithETag(request.HttpContext, run, TypedResults.Ok(run.Document));
+        return WithETag(request.HttpContext, run, TypedResults.Ok(links.Stamp(request, run.Document)));
     }
 
     [Function("GetRun")]
@@ -63,7 +64,7 @@ public sealed class RunsFunctions(RunStore store, RunPatcher patcher)
         string projectId, string runId, CancellationToken cancellationToken)
     {
         var run = await FindAsync(store, projectId, runId, cancellationToken);
-        return WithETag(request.HttpContext, run, TypedResults.Ok(run.Document));
+        return WithETag(request.HttpContext, run, TypedResults.Ok(links.Stamp(request, run.Document)));
     }
 
     /// <summary><c>updateRunIndex</c>: deep-merges a partial run, honouring <c>If-Match</c>.</summary>
@@ -76,7 +77,7 @@ public sealed class RunsFunctions(RunStore store, RunPatcher patcher)
         var patch = RunRules.ValidatePatch(await JsonBody.ReadObjectAsync(request, cancellationToken));
         var ifMatch = request.Headers.IfMatch.Count > 0 ? request.Headers.IfMatch.ToString() : null;
         var run = await patcher.PatchAsync(projectId, runId, patch, ifMatch, cancellationToken);
-        return WithETag(request.HttpContext, run, TypedResults.Ok(run.Document));
+        return WithETag(request.HttpContext, run, TypedResults.Ok(links.Stamp(request, run.Document)));
     }
 
     public static string RunPath(string projectId, string runId) => $"/api/projects/{projectId}/runs/{runId}";
