@@ -1,4 +1,5 @@
 using Microsoft.Azure.Functions.Worker;
+using RunLedger.Access;
 using RunLedger.Runs;
 
 namespace RunLedger.Dashboard;
@@ -18,6 +19,7 @@ namespace RunLedger.Dashboard;
 public static class DashboardFunctions
 {
     [Function("DashboardProjectPage")]
+    [Access(Need.Anyone)]
     public static IResult ProjectPage(
         [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "dashboard/projects/{projectId}")] HttpRequest request,
         string projectId)
@@ -27,6 +29,7 @@ public static class DashboardFunctions
     }
 
     [Function("DashboardRunPage")]
+    [Access(Need.Anyone)]
     public static IResult RunPage(
         [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "dashboard/projects/{projectId}/runs/{runId}")] HttpRequest request,
         string projectId, string runId)
@@ -36,12 +39,14 @@ public static class DashboardFunctions
     }
 
     [Function("DashboardCostsPage")]
+    [Access(Need.Anyone)]
     public static IResult CostsPage(
         [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "dashboard/costs")] HttpRequest request) =>
         DashboardSite.Serve(request.HttpContext, "costs.html");
 
     /// <summary>Only the files shipped in <c>Dashboard/site</c> (not the pages), by exact name: no path reaches the file system.</summary>
     [Function("DashboardAsset")]
+    [Access(Need.Anyone)]
     public static IResult Asset(
         [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "dashboard/assets/{file}")] HttpRequest request,
         string file) =>

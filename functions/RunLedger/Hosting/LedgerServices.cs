@@ -34,6 +34,7 @@ public static class LedgerServices
         services.AddSingleton(TimeProvider.System);
         services.AddLedgerStorage(configuration);
         services.AddHostedService<StorageInitializer>();
+        services.AddSingleton<Access.Credentials>();
         services.AddSingleton<RunStore>();
         services.AddSingleton<RunPatcher>();
         services.AddSingleton<PipelineStarter>();
@@ -48,7 +49,7 @@ public static class LedgerServices
             sp.GetRequiredService<IOptions<LedgerOptions>>().Value.PricingFile));
         services.AddSingleton<CostLedger>();
         services.AddSingleton<CostProjection>();
-        services.AddSingleton<Dashboard.DashboardLinks>();
+        services.AddSingleton<Dashboard.RunLinks>();
         return services;
     }
 }

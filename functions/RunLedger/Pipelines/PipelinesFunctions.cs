@@ -1,3 +1,4 @@
+using RunLedger.Access;
 using Microsoft.Azure.Functions.Worker;
 using RunLedger.Dashboard;
 using RunLedger.Http;
@@ -11,12 +12,13 @@ namespace RunLedger.Pipelines;
 /// POST pipelines   StartPipeline   the start webhook (Make.com); Idempotency-Key makes retries safe
 /// </code>
 /// </summary>
-public sealed class PipelinesFunctions(PipelineStarter starter, DashboardLinks links)
+public sealed class PipelinesFunctions(PipelineStarter starter, Credentials credentials, RunLinks links)
 {
     /// <summary>Creates the run and answers 202 with it and its status URL.</summary>
     [Function("StartPipeline")]
+    [Access(Need.Write, Project = ProjectFrom.Body)]
     public async Task<IResult> StartPipeline(
-        [HttpTrigger(AuthorizationLevel.Function, "post", Route = "pipelines")] HttpRequest request,
+        [HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "pipelines")] HttpRequest request,
         CancellationToken cancellationToken)
     {
         var idempotencyKey = request.Headers.TryGetValue("Idempotency-Key", out var key) ? key.ToString() : null;
@@ -25,7 +27,9 @@ public sealed class PipelinesFunctions(PipelineStarter starter, DashboardLinks l
             throw LedgerException.BadRequest("'Idempotency-Key' must be 1 to 256 characters.");
         }
         var body = await JsonBody.ReadObjectAsync(request, cancellationToken);
-        var run = await starter.StartAsync(StartRequest.Parse(body), idempotencyKey, cancellationToken);
+        var start = StartRequest.Parse(body);
+        AccessMiddleware.CallerOf(request.HttpContext).Demand(credentials, Need.Write, start.ProjectId, null);
+        var run = await starter.StartAsync(start, idempotencyKey, cancellationToken);
         return RunsFunctions.WithETag(request.HttpContext, run,
             TypedResults.Accepted(RunsFunctions.RunPath(run.ProjectId, run.RunId), links.Stamp(request, run.Document)));
     }

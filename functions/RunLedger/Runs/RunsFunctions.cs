@@ -1,3 +1,4 @@
+using RunLedger.Access;
 using System.Text.Json.Nodes;
 using Microsoft.Azure.Functions.Worker;
 using RunLedger.Dashboard;
@@ -15,14 +16,15 @@ namespace RunLedger.Runs;
 /// PATCH projects/{projectId}/runs/{runId}   PatchRun       deep merge, If-Match, forward-only status
 /// </code>
 /// </summary>
-public sealed class RunsFunctions(RunStore store, RunPatcher patcher, DashboardLinks links)
+public sealed class RunsFunctions(RunStore store, RunPatcher patcher, RunLinks links)
 {
     public const int DefaultPageSize = 20;
     public const int MaxPageSize = 100;
 
     [Function("ListRuns")]
+    [Access(Need.Read)]
     public async Task<IResult> ListRuns(
-        [HttpTrigger(AuthorizationLevel.Function, "get", Route = "projects/{projectId}/runs")] HttpRequest request,
+        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "projects/{projectId}/runs")] HttpRequest request,
         string projectId, CancellationToken cancellationToken)
     {
         CheckProject(projectId);
@@ -44,8 +46,9 @@ public sealed class RunsFunctions(RunStore store, RunPatcher patcher, DashboardL
     }
 
     [Function("GetLatestRun")]
+    [Access(Need.Read)]
     public async Task<IResult> GetLatestRun(
-        [HttpTrigger(AuthorizationLevel.Function, "get", Route = "projects/{projectId}/runs/latest")] HttpRequest request,
+        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "projects/{projectId}/runs/latest")] HttpRequest request,
         string projectId, CancellationToken cancellationToken)
     {
         CheckProject(projectId);
@@ -59,8 +62,9 @@ public sealed class RunsFunctions(RunStore store, RunPatcher patcher, DashboardL
     }
 
     [Function("GetRun")]
+    [Access(Need.Read)]
     public async Task<IResult> GetRun(
-        [HttpTrigger(AuthorizationLevel.Function, "get", Route = "projects/{projectId}/runs/{runId}")] HttpRequest request,
+        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "projects/{projectId}/runs/{runId}")] HttpRequest request,
         string projectId, string runId, CancellationToken cancellationToken)
     {
         var run = await FindAsync(store, projectId, runId, cancellationToken);
@@ -69,8 +73,9 @@ public sealed class RunsFunctions(RunStore store, RunPatcher patcher, DashboardL
 
     /// <summary><c>updateRunIndex</c>: deep-merges a partial run, honouring <c>If-Match</c>.</summary>
     [Function("PatchRun")]
+    [Access(Need.Write)]
     public async Task<IResult> PatchRun(
-        [HttpTrigger(AuthorizationLevel.Function, "patch", Route = "projects/{projectId}/runs/{runId}")] HttpRequest request,
+        [HttpTrigger(AuthorizationLevel.Anonymous, "patch", Route = "projects/{projectId}/runs/{runId}")] HttpRequest request,
         string projectId, string runId, CancellationToken cancellationToken)
     {
         CheckIds(projectId, runId);

@@ -16,7 +16,7 @@ public sealed partial class DashboardSiteTests(DashboardSiteTests.Host host) : L
     public sealed class Host : LedgerHost
     {
         protected override IEnumerable<KeyValuePair<string, string?>> MoreSettings =>
-            [new("RunLedger__DashboardBaseUrl", "https://ledger.example.com/")];
+            [new("RunLedger__DashboardBaseUrl", "https://ledger.example.com/dashboard/")];
     }
 
     private string[] Pages => [$"/api/dashboard/projects/{P}", $"/api/dashboard/projects/{P}/runs/RUN_1", "/api/dashboard/costs"];
@@ -104,8 +104,10 @@ public sealed partial class DashboardSiteTests(DashboardSiteTests.Host host) : L
     {
         var started = await StartAsync($$"""{"projectId":"{{P}}"}""");
         var runId = (string)started["runId"]!;
-        var expected = $"https://ledger.example.com/api/dashboard/projects/{P}/runs/{runId}";
+        var expected = $"https://ledger.example.com/dashboard/projects/{P}/runs/{runId}";
         Assert.Equal(expected, ((string)started["dashboardUrl"]!).Split('#')[0]);
+        // Open (Development, no keys): every caller counts as an admin, so links carry a read token.
+        Assert.StartsWith("token=rlt_", ((string)started["dashboardUrl"]!).Split('#')[1], StringComparison.Ordinal);
         var run = await (await Client.GetAsync($"/api/projects/{P}/runs/{runId}")).JsonAsync();
         Assert.Equal(expected, ((string)run["dashboardUrl"]!).Split('#')[0]);
         var latest = await (await Client.GetAsync($"/api/projects/{P}/runs/latest")).JsonAsync();
@@ -114,6 +116,17 @@ public sealed partial class DashboardSiteTests(DashboardSiteTests.Host host) : L
         Assert.Equal(expected, ((string)list["items"]![0]!["dashboardUrl"]!).Split('#')[0]);
         var patched = await (await Client.PatchJsonAsync($"/api/projects/{P}/runs/{runId}", """{"message":"hi"}""")).JsonAsync();
         Assert.Equal(expected, ((string)patched["dashboardUrl"]!).Split('#')[0]);
+    }
+
+    [Fact]
+    public async Task TheStoredRunHoldsNoLinkAndNoToken()
+    {
+        var runId = (string)(await StartAsync($$"""{"projectId":"{{P}}"}"""))["runId"]!;
+        var stored = await App.Table.GetEntityAsync<Azure.Data.Tables.TableEntity>(P, $"run|{runId}");
+        var text = string.Join("\n", stored.Value.Select(kv => kv.Value).Select(v => v is byte[] bytes ? System.Text.Encoding.UTF8.GetString(bytes) : v?.ToString()));
+        Assert.Contains(runId, text, StringComparison.Ordinal);
+        Assert.DoesNotContain("dashboardUrl", text, StringComparison.Ordinal);
+        Assert.DoesNotContain("rlt_", text, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -19,6 +19,26 @@ function readToken(hash) {
   return '';
 }
 
+/**
+ * What the read token says of itself: { projectId, runId (null for a project link), expiresAt }.
+ * For display only (which links to offer, when it expires); the API checks the signature.
+ */
+export function tokenScope() {
+  const match = /^rlt_([A-Za-z0-9_-]+)\./.exec(token);
+  if (!match) return null;
+  try {
+    const base64 = match[1].replace(/-/g, '+').replace(/_/g, '/');
+    const payload = JSON.parse(atob(base64 + '='.repeat((4 - base64.length % 4) % 4)));
+    return {
+      projectId: String(payload.p ?? ''),
+      runId: payload.r === undefined || payload.r === null ? null : String(payload.r),
+      expiresAt: typeof payload.exp === 'number' ? new Date(payload.exp * 1000).toISOString() : null,
+    };
+  } catch {
+    return null;
+  }
+}
+
 // The pages live at {prefix}/dashboard/..., the API at {prefix}/... (normally /api).
 const marker = '/dashboard/';
 const at = location.pathname.lastIndexOf(marker);

@@ -46,7 +46,7 @@ async function load() {
   show(summaryArea, loading('the summary'));
   show(chartArea, loading('the chart'));
   show(topArea, loading('the costliest runs'));
-  document.body.dataset.state = 'loading';
+  document.body.dataset.page = 'loading';
 
   try {
     const [summary, top, series] = await Promise.all([
@@ -59,12 +59,12 @@ async function load() {
     renderSummary(summary);
     renderChart(series, bucketDays);
     renderTop(top.items ?? []);
-    document.body.dataset.state = 'ready';
+    document.body.dataset.page = 'ready';
   } catch (error) {
     show(summaryArea, errorBlock(error, 'costs'));
     show(chartArea);
     show(topArea);
-    document.body.dataset.state = 'error';
+    document.body.dataset.page = 'error';
   }
 }
 

@@ -32,7 +32,7 @@ async function start() {
     await Promise.all([loadFirstPage(), loadCounts()]);
   } catch (error) {
     show(app, errorBlock(error, `the runs of project ${projectId}`));
-    document.body.dataset.state = 'error';
+    document.body.dataset.page = 'error';
     app.setAttribute('aria-busy', 'false');
     return;
   }
@@ -42,7 +42,7 @@ async function start() {
       filters, refreshed),
     el('section', { className: 'card', 'aria-label': 'Runs' }, listArea, more));
   app.setAttribute('aria-busy', 'false');
-  document.body.dataset.state = 'ready';
+  document.body.dataset.page = 'ready';
   render();
   schedulePoll();
 }

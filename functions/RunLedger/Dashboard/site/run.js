@@ -35,7 +35,7 @@ async function start() {
     run = await getJson(runPath);
   } catch (error) {
     show(app, errorBlock(error, `run ${runId}`));
-    document.body.dataset.state = 'error';
+    document.body.dataset.page = 'error';
     app.setAttribute('aria-busy', 'false');
     return;
   }
@@ -46,7 +46,7 @@ async function start() {
     el('div', { className: 'columns' }, artifacts, metadata),
     costs);
   app.setAttribute('aria-busy', 'false');
-  document.body.dataset.state = 'ready';
+  document.body.dataset.page = 'ready';
   renderRun();
   refreshCosts();
   followEvents(`${runPath}/events`, {
