@@ -13,17 +13,20 @@ using Microsoft.Extensions.Configuration;
 using RunLedger.Ledger;
 
 const string Usage = """
-    Usage: ./demo.sh [--url URL] [--key KEY] [--project ID] [--queue NAME]
+    Usage: ./demo.sh [--url URL] [--key KEY] [--project ID] [--queue NAME] [--wait SECONDS]
       --url      Run Ledger base URL (default http://localhost:7071)
       --key      function key sent as x-functions-key (default: env RUNLEDGER_KEY)
       --project  project id (default demo-project)
       --queue    progress queue (default agent-progress); storage from env AzureWebJobsStorage
+      --wait     seconds (0-60) between printing the run's dashboard link and the first report (default 8),
+                 time to open the link and watch the run live; 0 starts at once
     """;
 
 var url = "http://localhost:7071";
 var key = Environment.GetEnvironmentVariable("RUNLEDGER_KEY");
 var projectId = "demo-project";
 var queueName = "agent-progress";
+var wait = TimeSpan.FromSeconds(8);
 for (var i = 0; i < args.Length; i++)
 {
     var hasValue = i + 1 < args.Length;
@@ -33,6 +36,10 @@ for (var i = 0; i < args.Length; i++)
         case "--key" when hasValue: key = args[++i]; break;
         case "--project" when hasValue: projectId = args[++i]; break;
         case "--queue" when hasValue: queueName = args[++i]; break;
+        case "--wait" when hasValue && double.TryParse(args[i + 1], NumberStyles.Float, CultureInfo.InvariantCulture, out var seconds) && seconds is >= 0 and <= 60:
+            wait = TimeSpan.FromSeconds(seconds);
+            i++;
+            break;
         case "-h" or "--help": Console.WriteLine(Usage); return 0;
         default: Console.Error.WriteLine($"Unknown option or missing value: {args[i]}\n{Usage}"); return 2;
     }
@@ -110,7 +117,14 @@ var runPath = $"api/projects/{Uri.EscapeDataString(projectId)}/runs/{Uri.EscapeD
 Console.WriteLine($"Run started:  {runId} (status {run["status"]})");
 Console.WriteLine($"Status URL:   {new Uri(http.BaseAddress, started.Headers.Location ?? new Uri(runPath, UriKind.Relative))}");
 Console.WriteLine($"Live events:  {new Uri(http.BaseAddress, runPath + "/events")}");
+// The run page, with a read-only token for this run in the fragment: safe to open or share.
+Console.WriteLine($"Dashboard:    {run["dashboardUrl"]}");
 Console.WriteLine();
+if (wait > TimeSpan.Zero)
+{
+    Console.WriteLine($"Open the dashboard link to watch the run live; agents start reporting in {wait.TotalSeconds:0.#} s (--wait 0 skips this).");
+    await Task.Delay(wait, ct);
+}
 
 // 2. Watch the run live, as a dashboard would, while the agents work.
 var seen = 0;

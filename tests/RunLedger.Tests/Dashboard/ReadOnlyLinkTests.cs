@@ -81,6 +81,7 @@ public sealed class ReadOnlyLinkTests(ReadOnlyLinkTests.Host host) : LedgerTest(
         }
         // A run link does not offer pages it cannot open.
         await Expect(page.Locator("#nav a")).ToHaveCountAsync(0);
+        await Expect(page.Locator($"a[href*='/dashboard/projects/{P}#']")).ToHaveCountAsync(0);
         await Expect(page.Locator("#link-scope")).ToContainTextAsync("this run only");
         Assert.Empty(browser.ConsoleErrors);
     }

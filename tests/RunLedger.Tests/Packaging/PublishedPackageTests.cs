@@ -85,4 +85,17 @@ public sealed class PublishedPackageTests(PublishedPackageTests.Host host) : Led
         Assert.Equal("Generating", (string)run["message"]!);
         await App.ProgressDrainedAsync();
     }
+
+    [Fact]
+    public async Task ThePublishedWorkerServesTheDashboardsPagesAndEveryAsset()
+    {
+        // The pages travel inside RunLedger.dll (embedded), so the package needs no extra files.
+        var page = await Client.GetAsync($"/api/dashboard/projects/{P}/runs/RUN_1");
+        Assert.Equal(System.Net.HttpStatusCode.OK, page.StatusCode);
+        Assert.Contains("run.js", await page.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        foreach (var asset in RunLedger.Dashboard.DashboardSite.AssetNames)
+        {
+            Assert.Equal(System.Net.HttpStatusCode.OK, (await Client.GetAsync($"/api/dashboard/assets/{asset}")).StatusCode);
+        }
+    }
 }

@@ -2,7 +2,7 @@
 // metadata, cost rows and the invoice with a CSV download; a failed run's error first.
 import {
   route, enc, getJson, api, el, show, loading, errorBlock, statusBadge, timeEl, duration,
-  money, number, safeHttpUrl, definitionList, pageUrl,
+  money, number, safeHttpUrl, definitionList, pageUrl, tokenScope,
 } from './common.js';
 import { followEvents } from './sse.js';
 import { renderNav } from './nav.js';
@@ -71,7 +71,8 @@ function renderRun() {
       el('progress', { max: 100, value: progress, 'aria-label': 'Progress' }),
       el('span', { id: 'run-progress' }, `${number(progress)} %`)),
     el('dl', { className: 'facts' },
-      el('dt', {}, 'Project'), el('dd', {}, el('a', { href: pageUrl(`projects/${enc(projectId)}`) }, projectId)),
+      // A run link cannot open the project page: name the project without a link to it.
+      el('dt', {}, 'Project'), el('dd', {}, tokenScope()?.runId ? projectId : el('a', { href: pageUrl(`projects/${enc(projectId)}`) }, projectId)),
       el('dt', {}, 'Dossier'), el('dd', {}, run.dossierId ?? '—'),
       el('dt', {}, 'Step'), el('dd', { id: 'run-step' }, run.step ?? '—'),
       el('dt', {}, 'Message'), el('dd', { id: 'run-message' }, run.message ?? '—'),
