@@ -84,6 +84,13 @@ public sealed class RunPageTests(BrowserHost host) : LedgerTest(host), IClassFix
         Assert.Equal(Seqs(4), await TimelineAsync(page));
         Assert.Equal(1, navigations);
 
+        // Times in the viewer's zone (the browser is in New York), the exact UTC time on hover.
+        var created = page.Locator(".run-summary time").First;
+        var createdAt = DateTimeOffset.Parse((string)(await (await Client.GetAsync($"/api/projects/{P}/runs/{runId}")).JsonAsync())["createdAt"]!, CultureInfo.InvariantCulture);
+        await Expect(created).ToHaveAttributeAsync("title", createdAt.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss' UTC'", CultureInfo.InvariantCulture));
+        var newYork = TimeZoneInfo.ConvertTime(createdAt, TimeZoneInfo.FindSystemTimeZoneById("America/New_York"));
+        await Expect(created).ToContainTextAsync(newYork.ToString("h:mm:ss", CultureInfo.InvariantCulture));
+
         // The invoice as the API computes it, once final.
         await Expect(page.Locator("#invoice caption")).ToHaveTextAsync("Invoice");
         var costs = await (await Client.GetAsync($"/api/projects/{P}/runs/{runId}/costs")).JsonAsync();
