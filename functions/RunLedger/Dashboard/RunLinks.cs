@@ -28,6 +28,17 @@ public sealed class RunLinks(Credentials credentials, IOptions<LedgerOptions> op
 
     private string? TokenFor(HttpRequest request, string projectId, string runId) =>
         credentials.CanMint && request.HttpContext.Features.Get<Caller>() is { Kind: CallerKind.Admin or CallerKind.ProjectKey }
-            ? credentials.MintReadToken(projectId, runId, clock.GetUtcNow() + options.Value.LinkLifetime)
+            ? credentials.MintReadToken(projectId, runId, Expiry(clock.GetUtcNow(), options.Value.LinkLifetime))
             : null;
+
+    /// <summary>
+    /// <c>RunLedger__LinkLifetime</c> from now, rounded up to the next whole hour (UTC): answers about
+    /// the same run within the hour carry the same link, so a run read twice reads the same.
+    /// </summary>
+    public static DateTimeOffset Expiry(DateTimeOffset now, TimeSpan lifetime)
+    {
+        var at = now + lifetime;
+        var hour = TimeSpan.TicksPerHour;
+        return new DateTimeOffset((at.UtcTicks + hour - 1) / hour * hour, TimeSpan.Zero);
+    }
 }

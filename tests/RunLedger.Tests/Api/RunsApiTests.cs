@@ -107,9 +107,9 @@ public sealed class RunsApiTests(LedgerHost host) : LedgerTest(host), IClassFixt
     {
         var runId = await NewRunAsync();
         var url = $"/api/projects/{P}/runs/{runId}";
-        var before = await (await Client.GetAsync(url)).Content.ReadAsStringAsync();
+        var before = await Client.StoredRunAsync(url);
         Assert.Contains(detail, await (await Client.PatchJsonAsync(url, patch)).AssertProblemAsync(400), StringComparison.Ordinal);
-        Assert.Equal(before, await (await Client.GetAsync(url)).Content.ReadAsStringAsync());
+        Assert.Equal(before, await Client.StoredRunAsync(url));
     }
 
     [Theory]

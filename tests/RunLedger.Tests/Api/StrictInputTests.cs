@@ -17,11 +17,11 @@ public sealed class StrictInputTests(LedgerHost host) : LedgerTest(host), IClass
     private async Task<(string RunId, string Before)> RunAsync()
     {
         var runId = (string)(await StartAsync($$"""{"projectId":"{{P}}"}"""))["runId"]!;
-        return (runId, await (await Client.GetAsync($"/api/projects/{P}/runs/{runId}")).Content.ReadAsStringAsync());
+        return (runId, await Client.StoredRunAsync($"/api/projects/{P}/runs/{runId}"));
     }
 
     private async Task AssertUnchangedAsync(string runId, string before) =>
-        Assert.Equal(before, await (await Client.GetAsync($"/api/projects/{P}/runs/{runId}")).Content.ReadAsStringAsync());
+        Assert.Equal(before, await Client.StoredRunAsync($"/api/projects/{P}/runs/{runId}"));
 
     [Theory]
     [InlineData("""{"message":"a","message":"b"}""", "not valid JSON")]

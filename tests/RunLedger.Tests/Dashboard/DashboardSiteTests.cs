@@ -137,6 +137,16 @@ public sealed partial class DashboardSiteTests(DashboardSiteTests.Host host) : L
         Assert.Contains("dashboardUrl", detail, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("2026-01-01T10:15:00Z", "2026-01-08T11:00:00Z")]
+    [InlineData("2026-01-01T10:00:00Z", "2026-01-08T10:00:00Z")]
+    [InlineData("2026-01-01T23:59:59.999Z", "2026-01-09T00:00:00Z")]
+    public void ARunLinksTokenLastsTheLinkLifetimeRoundedUpToTheHourSoAnswersWithinTheHourAgree(string now, string expires)
+    {
+        var at = DateTimeOffset.Parse(now, System.Globalization.CultureInfo.InvariantCulture);
+        Assert.Equal(DateTimeOffset.Parse(expires, System.Globalization.CultureInfo.InvariantCulture), RunLinks.Expiry(at, TimeSpan.FromDays(7)));
+    }
+
     [GeneratedRegex("<script\\b[^>]*>", RegexOptions.IgnoreCase)]
     private static partial Regex ScriptTag();
 

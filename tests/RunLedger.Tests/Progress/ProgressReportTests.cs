@@ -102,11 +102,11 @@ public sealed class ProgressReportTests(LedgerHost host) : LedgerTest(host), ICl
     {
         var runId = await NewRunAsync();
         (await ReportAsync(runId, """{"agent":"publisher","status":"completed","message":"Published"}""")).EnsureSuccessStatusCode();
-        var completed = await (await Client.GetAsync($"/api/projects/{P}/runs/{runId}")).Content.ReadAsStringAsync();
+        var completed = await Client.StoredRunAsync($"/api/projects/{P}/runs/{runId}");
 
         (await ReportAsync(runId, """{"agent":"voice","status":"running","message":"late","progress":10}""")).EnsureSuccessStatusCode();
 
-        Assert.Equal(completed, await (await Client.GetAsync($"/api/projects/{P}/runs/{runId}")).Content.ReadAsStringAsync());
+        Assert.Equal(completed, await Client.StoredRunAsync($"/api/projects/{P}/runs/{runId}"));
         var events = await (await Client.GetAsync($"/api/projects/{P}/runs/{runId}/events")).JsonAsync();
         Assert.Equal(["publisher", "voice"], events["items"]!.AsArray().Select(e => (string)e!["agent"]!));
     }
@@ -143,9 +143,9 @@ public sealed class ProgressReportTests(LedgerHost host) : LedgerTest(host), ICl
     public async Task InvalidReportIs400AndLeavesTheRunUntouched(string report, string detail)
     {
         var runId = await NewRunAsync();
-        var before = await (await Client.GetAsync($"/api/projects/{P}/runs/{runId}")).Content.ReadAsStringAsync();
+        var before = await Client.StoredRunAsync($"/api/projects/{P}/runs/{runId}");
         Assert.Contains(detail, await (await ReportAsync(runId, report)).AssertProblemAsync(400), StringComparison.Ordinal);
-        Assert.Equal(before, await (await Client.GetAsync($"/api/projects/{P}/runs/{runId}")).Content.ReadAsStringAsync());
+        Assert.Equal(before, await Client.StoredRunAsync($"/api/projects/{P}/runs/{runId}"));
     }
 
     [Fact]

@@ -83,7 +83,7 @@ public sealed class QueueProcessingTests(QueueProcessingTests.Host host) : Ledge
     public async Task MalformedMessagesLandInDeadLettersWithAReasonAndNeverReachTheRun()
     {
         var runId = (string)(await StartAsync($$"""{"projectId":"{{P}}"}"""))["runId"]!;
-        var before = await (await Client.GetAsync($"/api/projects/{P}/runs/{runId}")).Content.ReadAsStringAsync();
+        var before = await Client.StoredRunAsync($"/api/projects/{P}/runs/{runId}");
         var malformed = new Dictionary<string, string>
         {
             [$"this is not json ({P})"] = "not valid JSON",
@@ -111,7 +111,7 @@ public sealed class QueueProcessingTests(QueueProcessingTests.Host host) : Ledge
         }
         await App.ProgressDrainedAsync();
         Assert.Empty(await PoisonAsync());
-        Assert.Equal(before, await (await Client.GetAsync($"/api/projects/{P}/runs/{runId}")).Content.ReadAsStringAsync());
+        Assert.Equal(before, await Client.StoredRunAsync($"/api/projects/{P}/runs/{runId}"));
         Assert.Empty(await EventsAsync(runId));
     }
 
@@ -148,13 +148,13 @@ public sealed class QueueProcessingTests(QueueProcessingTests.Host host) : Ledge
     {
         var big = new string('s', RunLedger.Ledger.DocumentColumns.MaxJsonBytes - 30 * 1024);
         var runId = (string)(await StartAsync($$$"""{"projectId":"{{{P}}}","seedData":{"notes":"{{{big}}}"}}"""))["runId"]!;
-        var before = await (await Client.GetAsync($"/api/projects/{P}/runs/{runId}")).Content.ReadAsStringAsync();
+        var before = await Client.StoredRunAsync($"/api/projects/{P}/runs/{runId}");
         var extra = new string('m', 40 * 1024);
         await App.SendProgressAsync($$$$"""{"projectId":"{{{{P}}}}","runId":"{{{{runId}}}}","agent":"voice","metadata":{"notes":{"text":"{{{{extra}}}}"}}}""");
 
         await Eventually.HoldsAsync(async () => (await DeadLettersAsync()).Count == 1, "the report to be dead-lettered");
         Assert.Contains("too large", (string)(await DeadLettersAsync())[0]["reason"]!, StringComparison.Ordinal);
-        Assert.Equal(before, await (await Client.GetAsync($"/api/projects/{P}/runs/{runId}")).Content.ReadAsStringAsync());
+        Assert.Equal(before, await Client.StoredRunAsync($"/api/projects/{P}/runs/{runId}"));
 
         var http = await Client.PostJsonAsync($"/api/projects/{P}/runs/{runId}/progress",
             $$$$"""{"agent":"voice","metadata":{"notes":{"text":"{{{{extra}}}}"}}}""");

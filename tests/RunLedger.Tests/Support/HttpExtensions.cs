@@ -19,6 +19,17 @@ public static class HttpExtensions
         return client.SendAsync(request);
     }
 
+    /// <summary>
+    /// A run as stored, for "changed nothing" comparisons: its answer without <c>dashboardUrl</c>, which
+    /// is worked out for each answer (the link's token expiry moves on with the clock).
+    /// </summary>
+    public static async Task<string> StoredRunAsync(this HttpClient client, string url)
+    {
+        var run = await (await client.GetAsync(url)).JsonAsync();
+        run.Remove("dashboardUrl");
+        return run.ToJsonString();
+    }
+
     public static async Task<JsonObject> JsonAsync(this HttpResponseMessage response) =>
         (await response.Content.ReadFromJsonAsync<JsonObject>())!;
 
