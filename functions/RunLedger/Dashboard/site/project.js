@@ -175,7 +175,10 @@ function schedulePoll() {
   clearTimeout(pollTimer);
   const active = runs.some(r => isActive(r.status)) || (counts && (counts.queued > 0 || counts.running > 0));
   refreshed.textContent = active ? 'Active runs update every few seconds.' : '';
-  if (active) pollTimer = setTimeout(poll, pollMs);
+  if (!active) return;
+  // A hidden tab polls nobody's screen: wait until it is shown again.
+  if (document.hidden) document.addEventListener('visibilitychange', () => schedulePoll(), { once: true });
+  else pollTimer = setTimeout(poll, pollMs);
 }
 
 async function poll() {
