@@ -16,12 +16,20 @@ public sealed class RunPageTests(BrowserHost host) : LedgerTest(host), IClassFix
 {
     private BrowserHost Browser => (BrowserHost)App;
 
-    /// <summary>Puts a report (a JSON object without the ids) on the progress queue, as an agent does.</summary>
+    private readonly DateTimeOffset _start = DateTimeOffset.UtcNow;
+    private int _reports;
+
+    /// <summary>
+    /// Puts a report (a JSON object without the ids) on the progress queue, as an agent does, dated
+    /// a second after the one before: the ledger orders reports by their time, and queue insertion
+    /// times (used when a report has none) have whole seconds only.
+    /// </summary>
     private Task SendAsync(string runId, string report)
     {
         var json = JsonNode.Parse(report)!.AsObject();
         json["projectId"] = P;
         json["runId"] = runId;
+        json["timestamp"] = _start.AddSeconds(++_reports).UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture);
         return App.SendProgressAsync(json.ToJsonString());
     }
 
