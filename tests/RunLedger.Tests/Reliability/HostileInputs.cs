@@ -28,7 +28,7 @@ public sealed record FuzzRequest(string Function, HttpMethod Method, string Url,
         var body = Body is null ? "no body" : Body.Length > 300
             ? $"{Body.Length} bytes ({BodyKind}): {Escape(Encoding.UTF8.GetString(Body, 0, 200))}..."
             : $"({BodyKind}) {Escape(Encoding.UTF8.GetString(Body))}";
-        var url = Url.Length > 300 ? Url[..300] + "..." : Url;
+        var url = Url.Length > 300 ? $"{Url[..300]}... ({Url.Length} characters)" : Url;
         return $"{Function}: {Method} {url} [{string.Join("; ", Headers.Select(h => $"{h.Name}: {(h.Value.Length > 60 ? h.Value[..60] + "..." : h.Value)}"))}] " +
                $"Content-Type: {ContentType ?? "none"}; {body}";
     }
@@ -195,6 +195,7 @@ public sealed partial class HostileInputs(int seed, string projectId, IReadOnlyL
         {
             ["pipeline"] = new JsonObject { ["finalAgent"] = "publisher" }, ["invoice"] = new JsonObject { ["markupRate"] = 0.2 },
         },
+        "CreateReadOnlyLink" => new JsonObject { ["runId"] = runIds[0], ["expiresIn"] = "P7D" },
         "PatchRun" => new JsonObject
         {
             ["status"] = "running", ["message"] = "fuzz", ["progress"] = 10, ["voice"] = new JsonObject { ["characters"] = 5 },
