@@ -42,6 +42,15 @@ public sealed class FaultPlan(int seed)
     public TimeSpan StallMin { get; init; } = TimeSpan.FromSeconds(2);
     public TimeSpan StallMax { get; init; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>Multiplies every rate (1 = as set), to run a phase harder.</summary>
+    public double Intensity
+    {
+        get { lock (_random) return _intensity; }
+        set { lock (_random) _intensity = value; }
+    }
+
+    private double _intensity = 1;
+
     /// <summary>Injects the faults at their rates; off, requests pass untouched (the outage still applies).</summary>
     public bool Enabled { get => _enabled; set => _enabled = value; }
 
@@ -75,7 +84,7 @@ public sealed class FaultPlan(int seed)
         bool after;
         lock (_random)
         {
-            roll = _random.NextDouble();
+            roll = _random.NextDouble() / _intensity;
             stall = StallMin + (StallMax - StallMin) * _random.NextDouble();
             after = _random.Next(2) == 0;
         }

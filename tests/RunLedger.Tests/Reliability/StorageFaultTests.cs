@@ -18,6 +18,7 @@ namespace RunLedger.Tests.Reliability;
 public sealed class StorageFaultTests(StorageFaultTests.Host host, ITestOutputHelper output) : LedgerTest(host), IClassFixture<StorageFaultTests.Host>
 {
     private static readonly TimeSpan OutageLength = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan HardPhase = TimeSpan.FromSeconds(20);
 
     /// <summary>Storage settings of host and worker point at the proxies; the test's own clients go to Azurite directly.</summary>
     public sealed class Host : LedgerHost
@@ -29,14 +30,14 @@ public sealed class StorageFaultTests(StorageFaultTests.Host host, ITestOutputHe
 
         public int Seed { get; } = ReliabilitySuite.Seed(20261125);
 
-        /// <summary>About one request in nine is faulted (3% 503, 3% reset before, 2% reset after the write, 1% stalled 2–5 s).</summary>
+        /// <summary>About one request in eleven is faulted (3% 503, 3% reset before, 2% reset after the write, 1% stalled 2–5 s); a phase runs it tripled.</summary>
         public FaultPlan Plan { get; } = new(ReliabilitySuite.Seed(20261125))
         {
             BusyRate = 0.03, ResetBeforeRate = 0.03, ResetAfterRate = 0.02, StallRate = 0.01,
         };
 
         // A message whose receive answer was lost reappears after this (the host's 10 minutes would stall the drain).
-        protected override TimeSpan? QueueMessageLease => TimeSpan.FromSeconds(10);
+        protected override TimeSpan? QueueMessageLease => TimeSpan.FromSeconds(6);
 
         protected override IEnumerable<KeyValuePair<string, string>> QueueSettings =>
             [new("visibilityTimeout", "00:00:00.500"), new("maxPollingInterval", "00:00:01")];
@@ -90,13 +91,13 @@ public sealed class StorageFaultTests(StorageFaultTests.Host host, ITestOutputHe
         var agents = new Agents(Client, App.Progress);
         var worker = App.Harness.Host.Supervisor.Process!.Id;
         figures.Line($"seed {App.Seed} (replay: RELIABILITY_SEED={App.Seed}); {workload.RunIds.Count} runs, {workload.Reports.Count} progress reports + {workload.Finals.Count} completions; " +
-                     $"fault rates: 503 {plan.BusyRate:P0}, reset before {plan.ResetBeforeRate:P0}, reset after write {plan.ResetAfterRate:P0}, stall {plan.StallRate:P0} ({plan.StallMin.TotalSeconds}-{plan.StallMax.TotalSeconds} s); outage {OutageLength.TotalSeconds} s");
+                     $"fault rates: 503 {plan.BusyRate:P0}, reset before {plan.ResetBeforeRate:P0}, reset after write {plan.ResetAfterRate:P0}, stall {plan.StallRate:P0} ({plan.StallMin.TotalSeconds}-{plan.StallMax.TotalSeconds} s), tripled for {HardPhase.TotalSeconds} s after an outage of {OutageLength.TotalSeconds} s");
         var clock = Stopwatch.StartNew();
         plan.Enabled = true;
 
         await agents.StartRunsAsync(P, workload.RunIds);
         var deliveries = workload.Deliveries(workload.Reports, 1, 5, salt: 1);
-        var sending = agents.DeliverAsync(P, deliveries, concurrency: 8);
+        var sending = agents.DeliverAsync(P, deliveries, concurrency: 16);
 
         // The outage starts once a third of the deliveries are out, with the rest in flight.
         await Eventually.HoldsAsync(() => Task.FromResult(agents.Done >= deliveries.Count / 3 || sending.IsCompleted), "a third of the deliveries", 180);
@@ -118,10 +119,22 @@ public sealed class StorageFaultTests(StorageFaultTests.Host host, ITestOutputHe
         Assert.True(outage.Elapsed < OutageLength, $"the reads took {outage.Elapsed.TotalSeconds:F1} s, longer than the outage");
         await Task.Delay(OutageLength - outage.Elapsed);
         plan.EndOutage();
-        figures.Line($"outage ends at {clock.Elapsed.TotalSeconds:F1} s, {agents.Done} of {deliveries.Count} deliveries sent");
+        // Three times the faults (about 27% of requests) for a while, or until the progress reports are all in.
+        plan.Intensity = 3;
+        var before = plan.Counts;
+        figures.Line($"outage ends at {clock.Elapsed.TotalSeconds:F1} s, {agents.Done} of {deliveries.Count} deliveries sent; fault rates tripled");
 
-        await sending;
-        await Agents.AppliedAsync(Client, P, workload.Reports, TimeSpan.FromMinutes(3));
+        var applying = Task.Run(async () =>
+        {
+            await sending;
+            await Agents.AppliedAsync(Client, P, workload.Reports, TimeSpan.FromMinutes(3));
+        });
+        await Task.WhenAny(applying, Task.Delay(HardPhase));
+        plan.Intensity = 1;
+        var tripled = plan.Counts.ToDictionary(c => c.Key, c => c.Value - before.GetValueOrDefault(c.Key));
+        figures.Line($"fault rates back to normal at {clock.Elapsed.TotalSeconds:F1} s");
+        figures.Counts("  while tripled", tripled.OrderBy(c => c.Key, StringComparer.Ordinal));
+        await applying;
         figures.Line($"progress reports all applied at {clock.Elapsed.TotalSeconds:F1} s");
         var finals = workload.Deliveries(workload.Finals, 1, 3, salt: 2);
         await agents.DeliverAsync(P, finals, concurrency: 8);
@@ -145,10 +158,10 @@ public sealed class StorageFaultTests(StorageFaultTests.Host host, ITestOutputHe
         foreach (var difference in differences.Take(20)) figures.Line($"  {difference}");
         foreach (var failure in agents.Failures.Take(10)) figures.Line($"  agent failure: {failure}");
         foreach (var error in agents.ServerErrors.Take(10)) figures.Line($"  server error: {error}");
-        foreach (var log in App.Harness.Logs.Where(l => l.Level >= Microsoft.Extensions.Logging.LogLevel.Error).Take(20))
-        {
-            figures.Line($"  error log: {log.Category}: {log.Message}");
-        }
+        var errors = App.Harness.Logs.Where(l => l.Level >= Microsoft.Extensions.Logging.LogLevel.Error)
+            .GroupBy(l => $"{l.Category}: {l.Message.Split('\n')[0]}").OrderByDescending(g => g.Count()).ToList();
+        figures.Line($"error log lines: {errors.Sum(g => g.Count())}, the most frequent first:");
+        foreach (var group in errors.Take(8)) figures.Line($"  {group.Count()} × {(group.Key.Length > 300 ? group.Key[..300] + "..." : group.Key)}");
 
         Assert.Empty(differences);
         Assert.Empty(agents.Failures);

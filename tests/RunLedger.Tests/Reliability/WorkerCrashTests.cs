@@ -15,7 +15,7 @@ public sealed class WorkerCrashTests(WorkerCrashTests.Host host, ITestOutputHelp
 {
     public sealed class Host : LedgerHost
     {
-        protected override TimeSpan? QueueMessageLease => TimeSpan.FromSeconds(10);
+        protected override TimeSpan? QueueMessageLease => TimeSpan.FromSeconds(6);
 
         protected override IEnumerable<KeyValuePair<string, string>> QueueSettings =>
             [new("visibilityTimeout", "00:00:00.500"), new("maxPollingInterval", "00:00:01")];
