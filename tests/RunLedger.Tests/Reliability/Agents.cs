@@ -60,7 +60,8 @@ public sealed class Agents(HttpClient client, QueueClient progressQueue)
             await SendAsync(HttpMethod.Post, "/api/pipelines", $$$"""{"projectId":"{{{projectId}}}","runId":"{{{runId}}}","seedData":{"topic":"reliability"}}""", [202]));
 
     /// <summary>Sends until the answer is one of <paramref name="success"/>; retries what a retry can fix.</summary>
-    public async Task SendAsync(HttpMethod method, string url, string json, int[] success)
+    /// <returns>The successful answer's body, or null when none came.</returns>
+    public async Task<string?> SendAsync(HttpMethod method, string url, string json, int[] success, string? idempotencyKey = null)
     {
         var clock = Stopwatch.StartNew();
         while (true)
@@ -69,10 +70,11 @@ public sealed class Agents(HttpClient client, QueueClient progressQueue)
             try
             {
                 using var request = new HttpRequestMessage(method, url) { Content = new StringContent(json, System.Text.Encoding.UTF8, "application/json") };
+                if (idempotencyKey is not null) request.Headers.Add("Idempotency-Key", idempotencyKey);
                 using var response = await client.SendAsync(request);
                 var status = (int)response.StatusCode;
                 Count(status.ToString(System.Globalization.CultureInfo.InvariantCulture));
-                if (success.Contains(status)) return;
+                if (success.Contains(status)) return await response.Content.ReadAsStringAsync();
                 if (status >= 500 && status != 503)
                 {
                     ServerErrors.Enqueue($"{method} {url} answered {status}: {await response.Content.ReadAsStringAsync()}");
@@ -80,7 +82,7 @@ public sealed class Agents(HttpClient client, QueueClient progressQueue)
                 if (status < 500 && status != 429)
                 {
                     Failures.Enqueue($"{method} {url} answered {status}: {await response.Content.ReadAsStringAsync()}");
-                    return;
+                    return null;
                 }
                 wait = response.Headers.RetryAfter?.Delta is { } delta && delta < MaxRetryWait ? delta : MaxRetryWait;
                 if (status == 503 && response.Headers.RetryAfter is null) Count("503 without Retry-After");
@@ -93,7 +95,7 @@ public sealed class Agents(HttpClient client, QueueClient progressQueue)
             if (clock.Elapsed > GiveUpAfter)
             {
                 Failures.Enqueue($"{method} {url} still failing after {GiveUpAfter}");
-                return;
+                return null;
             }
             await Task.Delay(wait);
         }

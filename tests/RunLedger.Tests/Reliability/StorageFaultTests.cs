@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
+using System.Text.Json.Nodes;
 using Azure.Data.Tables;
 using RunLedger.Tests.Support;
 using Xunit.Abstractions;
@@ -96,6 +97,11 @@ public sealed class StorageFaultTests(StorageFaultTests.Host host, ITestOutputHe
         plan.Enabled = true;
 
         await agents.StartRunsAsync(P, workload.RunIds);
+        // Starts by Idempotency-Key, as Make.com retries them: each key 2-3 times at once, retried on 5xx.
+        var keyed = await Task.WhenAll(Enumerable.Range(0, 5).SelectMany(k => Enumerable.Range(0, 2 + k % 2).Select(async _ =>
+            (Key: $"make-exec-{k}", Body: await agents.SendAsync(HttpMethod.Post, "/api/pipelines", $$$"""{"projectId":"{{{P}}}","triggeredBy":"make.com","seedData":{"k":{{{k}}}}}""", [202], $"make-exec-{k}")))));
+        var keyedRuns = keyed.GroupBy(s => s.Key).ToDictionary(g => g.Key, g => g.Select(s => s.Body is null ? "(none)" : (string)JsonNode.Parse(s.Body)!["runId"]!).Distinct().ToList());
+        figures.Line($"{keyed.Length} starts by Idempotency-Key for {keyedRuns.Count} keys: " + string.Join(", ", keyedRuns.Select(k => $"{k.Key} → {string.Join("/", k.Value)}")));
         var deliveries = workload.Deliveries(workload.Reports, 1, 5, salt: 1);
         var sending = agents.DeliverAsync(P, deliveries, concurrency: 16);
 
@@ -163,7 +169,12 @@ public sealed class StorageFaultTests(StorageFaultTests.Host host, ITestOutputHe
         figures.Line($"error log lines: {errors.Sum(g => g.Count())}, the most frequent first:");
         foreach (var group in errors.Take(8)) figures.Line($"  {group.Count()} × {(group.Key.Length > 300 ? group.Key[..300] + "..." : group.Key)}");
 
+        var listed = (await (await Client.GetAsync($"/api/projects/{P}/runs?limit=100")).JsonAsync())["items"]!.AsArray().Select(r => (string)r!["runId"]!).ToList();
+        figures.Line($"runs listed: {listed.Count} ({workload.RunIds.Count} by run id, {keyedRuns.Count} by Idempotency-Key expected)");
+
         Assert.Empty(differences);
+        Assert.All(keyedRuns, k => Assert.Single(k.Value));
+        Assert.Equal(workload.RunIds.Concat(keyedRuns.Values.Select(v => v[0])).Order(StringComparer.Ordinal), listed.Order(StringComparer.Ordinal));
         Assert.Empty(agents.Failures);
         Assert.Equal(0, poisoned);
         Assert.Equal(0, deadLetters);
