@@ -5,7 +5,7 @@ using System.Text.RegularExpressions;
 namespace RunLedger.Tests.Reliability;
 
 /// <summary>One generated HTTP request, as sent; <see cref="Describe"/> prints it for a replay.</summary>
-public sealed record FuzzRequest(string Function, HttpMethod Method, string Url, IReadOnlyList<(string Name, string Value)> Headers,
+public sealed partial record FuzzRequest(string Function, HttpMethod Method, string Url, IReadOnlyList<(string Name, string Value)> Headers,
     byte[]? Body, string? ContentType, string BodyKind)
 {
     public HttpRequestMessage ToMessage()
@@ -28,10 +28,17 @@ public sealed record FuzzRequest(string Function, HttpMethod Method, string Url,
         var body = Body is null ? "no body" : Body.Length > 300
             ? $"{Body.Length} bytes ({BodyKind}): {Escape(Encoding.UTF8.GetString(Body, 0, 200))}..."
             : $"({BodyKind}) {Escape(Encoding.UTF8.GetString(Body))}";
-        var url = Url.Length > 300 ? $"{Url[..300]}... ({Url.Length} characters)" : Url;
-        return $"{Function}: {Method} {url} [{string.Join("; ", Headers.Select(h => $"{h.Name}: {(h.Value.Length > 60 ? h.Value[..60] + "..." : h.Value)}"))}] " +
+        // Credentials show their first characters only (enough to tell which one was used).
+        var url = CodeValue().Replace(Url, m => "code=" + Mask(m.Groups[1].Value));
+        url = url.Length > 300 ? $"{url[..300]}... ({Url.Length} characters)" : url;
+        return $"{Function}: {Method} {url} [{string.Join("; ", Headers.Select(h => $"{h.Name}: {(h.Name == "x-functions-key" ? Mask(h.Value) : h.Value.Length > 60 ? h.Value[..60] + "..." : h.Value)}"))}] " +
                $"Content-Type: {ContentType ?? "none"}; {body}";
     }
+
+    private static string Mask(string credential) => credential.Length > 10 ? credential[..10] + "…" : credential;
+
+    [GeneratedRegex("code=([^&]*)")]
+    private static partial Regex CodeValue();
 
     private static string Escape(string text) =>
         new(text.SelectMany(c => char.IsControl(c) || char.IsSurrogate(c) ? $"\\u{(int)c:X4}" : c.ToString()).ToArray());
