@@ -30,12 +30,12 @@ public static class JsonBody
             ?? throw LedgerException.BadRequest("The body must be a JSON object.");
     }
 
-    /// <summary>A body that may be left out: null when empty, else read as <see cref="ReadObjectAsync"/> does.</summary>
-    public static async Task<JsonObject?> ReadOptionalObjectAsync(HttpRequest request, CancellationToken cancellationToken)
+    /// <summary>As <see cref="ReadObjectAsync"/>, but an empty body is an empty object.</summary>
+    public static async Task<JsonObject> ReadOptionalObjectAsync(HttpRequest request, CancellationToken cancellationToken)
     {
         if (request.ContentLength > MaxBytes) throw TooLarge();
         var bytes = await ReadLimitedAsync(request.Body, cancellationToken);
-        if (bytes.Length == 0) return null;
+        if (bytes.Length == 0) return [];
         if (request.ContentType is { } type && !IsJson(type))
         {
             throw new LedgerException(StatusCodes.Status415UnsupportedMediaType, "Unsupported media type",

@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using Microsoft.Azure.Functions.Worker;
+using RunLedger.Access;
 using RunLedger.Http;
 using RunLedger.Ledger;
 using RunLedger.Runs;
@@ -26,8 +27,9 @@ public sealed class LifecycleFunctions(RunCanceller canceller, StaleSweep sweep,
     /// is, 200, like the first call; a completed or failed run is a 409.
     /// </summary>
     [Function("CancelRun")]
+    [Access(Need.Write)]
     public async Task<IResult> CancelRun(
-        [HttpTrigger(AuthorizationLevel.Function, "post", Route = "projects/{projectId}/runs/{runId}/cancel")] HttpRequest request,
+        [HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "projects/{projectId}/runs/{runId}/cancel")] HttpRequest request,
         string projectId, string runId, CancellationToken cancellationToken)
     {
         RunsFunctions.CheckIds(projectId, runId);
@@ -36,9 +38,8 @@ public sealed class LifecycleFunctions(RunCanceller canceller, StaleSweep sweep,
         return RunsFunctions.WithETag(request.HttpContext, run, TypedResults.Ok(run.Document));
     }
 
-    private static string? ParseReason(JsonObject? body)
+    private static string? ParseReason(JsonObject body)
     {
-        if (body is null) return null;
         foreach (var (name, _) in body)
         {
             if (name != "reason") throw LedgerException.BadRequest($"'{name}' is not a cancel field: send {{\"reason\": \"...\"}} or no body.");
@@ -53,8 +54,9 @@ public sealed class LifecycleFunctions(RunCanceller canceller, StaleSweep sweep,
 
     /// <summary>The project's runs per status and how many are stale: one point read of its counts row.</summary>
     [Function("GetRunCounts")]
+    [Access(Need.Read)]
     public async Task<IResult> GetRunCounts(
-        [HttpTrigger(AuthorizationLevel.Function, "get", Route = "projects/{projectId}/runs/counts")] HttpRequest request,
+        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "projects/{projectId}/runs/counts")] HttpRequest request,
         string projectId, CancellationToken cancellationToken)
     {
         RunsFunctions.CheckProject(projectId);
