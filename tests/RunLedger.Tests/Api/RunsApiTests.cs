@@ -118,6 +118,7 @@ public sealed class RunsApiTests(LedgerHost host) : LedgerTest(host), IClassFixt
     [InlineData("completed", "failed")]
     [InlineData("failed", "completed")]
     [InlineData("failed", "queued")]
+    [InlineData("cancelled", "completed")]
     public async Task BackwardsOrPastTerminalStatusIs409(string reached, string attempted)
     {
         var runId = await NewRunAsync();
