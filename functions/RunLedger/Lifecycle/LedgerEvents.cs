@@ -13,6 +13,11 @@ public static class LedgerEvents
 {
     public const string Agent = "ledger";
 
+    /// <summary>The <c>source</c> of the ledger's own events; agents' events have none, so history replays skip these.</summary>
+    public const string Source = "ledger";
+
+    public static bool IsLedgerEvent(JsonObject e) => (string?)e["source"] == Source;
+
     /// <summary>The next event of the run (its count moves on) as a row for the run's transaction.</summary>
     public static TableTransactionAction Next(RunRecord run, string status, string message, DateTimeOffset now, string? error = null)
     {
@@ -24,6 +29,7 @@ public static class LedgerEvents
             ["projectId"] = run.ProjectId,
             ["runId"] = run.RunId,
             ["agent"] = Agent,
+            ["source"] = Source,
             ["status"] = status,
             ["message"] = message,
             ["runStatus"] = run.Status,

@@ -33,9 +33,9 @@ public sealed class StaleSweepTests : ComponentTest
         App.Get<PipelineStarter>().StartAsync(StartRequest.Parse(JsonNode.Parse(
             $$$"""{"projectId":"{{{projectId}}}","runId":"{{{runId}}}","config":{"pipeline":{{{pipeline}}}}}""")!.AsObject()), null, default);
 
-    private async Task ReportAsync(string runId, string eventId, string fields = "", string projectId = "p1") =>
+    private async Task ReportAsync(string runId, string eventId, string fields = "", string projectId = "p1", string agent = "voice") =>
         await App.Get<ProgressHandler>().ApplyAsync(ProgressReport.Parse(JsonNode.Parse(
-            $$"""{"projectId":"{{projectId}}","runId":"{{runId}}","agent":"voice"{{fields}}}""")!.AsObject(), eventId, _clock.Now), default);
+            $$"""{"projectId":"{{projectId}}","runId":"{{runId}}","agent":"{{agent}}"{{fields}}}""")!.AsObject(), eventId, _clock.Now), default);
 
     private async Task<RunRecord> RunAsync(string runId, string projectId = "p1") => (await App.Get<RunStore>().GetAsync(projectId, runId, default))!;
 
@@ -104,6 +104,24 @@ public sealed class StaleSweepTests : ComponentTest
         _clock.Now = T0.AddMinutes(23);
         Assert.Equal(1, (await App.Get<StaleSweep>().RunAsync(default)).Marked);
         Assert.Equal(2, (await EventsAsync("r1")).Count(e => (string?)e["status"] == "stale"));
+    }
+
+    [Fact]
+    public async Task AStaleEventInTheHistoryDoesNotStopARebuildAfterAnOutOfOrderCompletion()
+    {
+        await StartRunAsync("r1", """{"staleAfter":"PT10M"}""");
+        _clock.Now = T0.AddMinutes(11);
+        await App.Get<StaleSweep>().RunAsync(default);
+        _clock.Now = T0.AddMinutes(22);
+        // A report dated after the completion arrives first; the completion then makes the ledger
+        // rebuild the fields from the history, which now holds the sweep's own event.
+        await ReportAsync("r1", "after", ",\"message\":\"too late\",\"timestamp\":\"2026-03-01T12:21:00Z\"");
+        await ReportAsync("r1", "done", agent: "publisher", fields: ",\"status\":\"completed\",\"message\":\"published\",\"timestamp\":\"2026-03-01T12:20:30Z\"");
+
+        var run = await RunAsync("r1");
+        Assert.Equal("completed", run.Status);
+        Assert.Equal("published", (string)run.Document["message"]!);
+        Assert.False(run.Stale);
     }
 
     [Fact]
