@@ -49,6 +49,9 @@ public static class LedgerServices
             sp.GetRequiredService<IOptions<LedgerOptions>>().Value.PricingFile));
         services.AddSingleton<CostLedger>();
         services.AddSingleton<CostProjection>();
+        services.AddSingleton<Lifecycle.RunCanceller>();
+        services.AddSingleton<Lifecycle.StaleSweep>();
+        services.AddSingleton<Lifecycle.RetentionPurge>();
         return services;
     }
 }
