@@ -50,6 +50,9 @@ public static class LedgerServices
         services.AddSingleton<CostLedger>();
         services.AddSingleton<CostProjection>();
         services.AddSingleton<Dashboard.RunLinks>();
+        services.AddSingleton<Lifecycle.RunCanceller>();
+        services.AddSingleton<Lifecycle.StaleSweep>();
+        services.AddSingleton<Lifecycle.RetentionPurge>();
         return services;
     }
 }

@@ -50,11 +50,13 @@ public sealed class PublishedPackageTests(PublishedPackageTests.Host host) : Led
         var expected = OpenApiDocument.HttpFunctions(typeof(QueueProcessor).Assembly)
             .Select(f => f.Name)
             .Append(QueueProcessor.FunctionName)
+            .Append(RunLedger.Lifecycle.LifecycleFunctions.StaleSweepFunction)
+            .Append(RunLedger.Lifecycle.LifecycleFunctions.RetentionFunction)
             .Order(StringComparer.Ordinal);
         var listed = ReadJson(zip, "functions.metadata").AsArray().Select(f => (string)f!["name"]!).Order(StringComparer.Ordinal);
         Assert.Equal(expected, listed);
 
-        // The binding extensions the host loads (the queue trigger's) travel in the zip.
+        // The binding extensions the host loads (the queue and timer triggers') travel in the zip.
         var extensions = ReadJson(zip, "extensions.json")["extensions"]!.AsArray();
         Assert.NotEmpty(extensions);
         Assert.All(extensions, e =>

@@ -54,8 +54,14 @@ public class LedgerHost : IAsyncLifetime
     /// <summary>A queue of this host without message encoding: text goes on and comes off exactly as stored.</summary>
     public QueueClient Raw(string queueName) => new(ConnectionString, queueName);
 
+    /// <summary>A CRON schedule that does not come while tests run (midnight of January 1st).</summary>
+    public const string NeverDuringATest = "0 0 0 1 1 *";
+
     /// <summary>Settings a derived fixture adds or replaces.</summary>
     protected virtual IEnumerable<KeyValuePair<string, string?>> MoreSettings => [];
+
+    /// <summary>How long the host hides a queue message while its function runs (the host's 10 minutes unless a derived fixture shortens it).</summary>
+    protected virtual TimeSpan? QueueMessageLease => null;
 
     public virtual async Task InitializeAsync()
     {
@@ -67,6 +73,9 @@ public class LedgerHost : IAsyncLifetime
             ["RunLedger__TableName"] = TableName,
             ["RunLedger__JobsQueue"] = JobsQueue,
             ["RunLedger__ProgressQueue"] = ProgressQueue,
+            // The host needs the timers' schedules; tests fire the timers through the admin API.
+            ["RunLedger__StaleSweepSchedule"] = NeverDuringATest,
+            ["RunLedger__RetentionSchedule"] = NeverDuringATest,
         };
         foreach (var (key, value) in MoreSettings) settings[key] = value;
         if (QueueSettings.Any())
@@ -78,12 +87,14 @@ public class LedgerHost : IAsyncLifetime
         }
         // The progress queue must exist before the host starts listening on it.
         await Storage.CreateIfNotExistsAsync(default);
-        _harness = await FunctionsHostHarness.StartAsync(new FunctionsHostOptions
+        var options = new FunctionsHostOptions
         {
             AppDirectory = WorkerDirectory,
             HostJsonPath = HostJson,
             Settings = settings,
-        });
+        };
+        if (QueueMessageLease is { } lease) options = options with { QueueMessageLease = lease };
+        _harness = await FunctionsHostHarness.StartAsync(options);
     }
 
     /// <summary>Puts a report on the progress queue as agents do (base64 JSON).</summary>
