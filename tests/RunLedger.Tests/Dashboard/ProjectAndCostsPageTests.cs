@@ -55,7 +55,7 @@ public sealed class ProjectAndCostsPageTests(BrowserHost host) : LedgerTest(host
         await page.GotoAsync(new Uri(Client.BaseAddress!, $"/api/dashboard/projects/{P}").ToString());
 
         await Expect(page.Locator("[data-filter=all] .count")).ToHaveTextAsync("23");
-        foreach (var status in new[] { "queued", "running", "completed", "failed" })
+        foreach (var status in new[] { "queued", "running", "completed", "failed", "cancelled" })
         {
             var expected = (await ApiRunIdsAsync(status)).Count.ToString(CultureInfo.InvariantCulture);
             await Expect(page.Locator($"[data-filter={status}] .count")).ToHaveTextAsync(expected);

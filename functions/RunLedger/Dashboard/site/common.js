@@ -161,6 +161,7 @@ const statuses = {
   running: { icon: '▶', label: 'Running' },
   completed: { icon: '✓', label: 'Completed' },
   failed: { icon: '✕', label: 'Failed' },
+  cancelled: { icon: '⊘', label: 'Cancelled' },
 };
 export const statusNames = Object.keys(statuses);
 

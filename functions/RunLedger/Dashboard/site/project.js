@@ -74,27 +74,12 @@ async function loadMore() {
   }
 }
 
-// Counts per status. TODO(counts endpoint): GET /api/projects/{projectId}/runs/counts is being
-// added (one point read answering { total, queued, running, completed, failed, stale }); until it
-// lands the page counts by paging the whole list (100 runs a request, at most maxCountPages
-// requests, shown with a "+" beyond that). Switch loadCounts to the endpoint then: trying it first
-// today would cost every page load a 404 (GetRun of a run named "counts").
-const maxCountPages = 20;
+// Counts per status and of stale active runs: one point read (GET .../runs/counts).
 async function loadCounts() {
-  const result = Object.fromEntries(statusNames.map(s => [s, 0]));
-  let token = null, pages = 0, total = 0;
-  do {
-    const query = new URLSearchParams({ limit: '100' });
-    if (token) query.set('continuationToken', token);
-    const page = await getJson(`/projects/${enc(projectId)}/runs?${query}`);
-    for (const item of page.items ?? []) {
-      result[item.status] = (result[item.status] ?? 0) + 1;
-      total++;
-    }
-    token = page.continuationToken ?? null;
-    pages++;
-  } while (token && pages < maxCountPages);
-  counts = { ...result, all: total, partial: token !== null };
+  const answer = await getJson(`/projects/${enc(projectId)}/runs/counts`);
+  counts = Object.fromEntries(statusNames.map(s => [s, Number(answer[s] ?? 0)]));
+  counts.all = Number(answer.total ?? 0);
+  counts.stale = Number(answer.stale ?? 0);
 }
 
 /** A selector for the focused control, so a re-render (every poll) keeps keyboard focus in place. */
@@ -135,7 +120,7 @@ function row(run) {
   return el('tr', { dataset: { runId: run.runId, status: run.status } },
     el('td', { 'data-label': 'Run' }, el('a', { href: pageUrl(`projects/${enc(projectId)}/runs/${enc(run.runId)}`) }, run.runId)),
     el('td', { 'data-label': 'Dossier' }, run.dossierId ?? '—'),
-    el('td', { 'data-label': 'Status' }, statusBadge(run.status)),
+    el('td', { 'data-label': 'Status' }, statusBadge(run.status), run.stale ? el('span', { className: 'stale' }, ' stale') : null),
     el('td', { 'data-label': 'Step' }, run.step ?? '—'),
     el('td', { 'data-label': 'Progress' },
       el('progress', { max: 100, value: progress, 'aria-label': `Progress of ${run.runId}` }), ` ${number(progress)} %`),
@@ -153,7 +138,9 @@ function renderFilters() {
     dataset: { filter: value || 'all' },
     onclick: () => choose(value),
   }, value ? statusBadge(value) : label, ' ', el('span', { className: 'count', dataset: { count: String(count ?? '') } },
-    count === undefined ? '…' : `${number(count)}${counts?.partial ? '+' : ''}`))));
+    count === undefined ? '…' : number(count)))),
+  counts?.stale > 0 ? el('p', { className: 'stale', id: 'stale-count' },
+    `${number(counts.stale)} active run${counts.stale === 1 ? ' has' : 's have'} had no report for a while (stale).`) : null);
 }
 
 async function choose(value) {
