@@ -33,10 +33,11 @@ public static class ReportEffects
     {
         var doc = run.Document;
         var target = TargetStatus(report, FinalAgent(doc));
+        var clock = ClockOf(report, target);
         if (RunStatus.IsTerminal(run.Status))
         {
             // Only a report from before the run became final, which does not itself end the run, still counts.
-            if ((string?)run.Clocks[FinalClockKey] is not { } final || string.CompareOrdinal(report.Clock, final) >= 0 || target != RunStatus.Running)
+            if ((string?)run.Clocks[FinalClockKey] is not { } final || string.CompareOrdinal(clock, final) >= 0 || target != RunStatus.Running)
             {
                 return;
             }
@@ -44,14 +45,25 @@ public static class ReportEffects
         else if (RunStatus.CanMove(run.Status, target))
         {
             MoveStatus(doc, target, report.Timestamp);
-            if (RunStatus.IsTerminal(target)) run.Clocks[FinalClockKey] = report.Clock;
+            if (RunStatus.IsTerminal(target)) run.Clocks[FinalClockKey] = clock;
         }
         // The run started when its earliest report says so, whatever order reports arrive in.
         var started = RunRules.Timestamp(report.Timestamp);
         if (doc["startedAt"] is JsonValue s && string.CompareOrdinal(started, (string)s!) < 0) doc["startedAt"] = started;
 
-        Merge(run, Contribution(report), report.Clock);
+        Merge(run, Contribution(report), clock);
         doc["updatedAt"] = RunRules.Timestamp(now);
+    }
+
+    /// <summary>
+    /// A report's place in the merge order: its timestamp, then whether it ends the run (so at equal
+    /// timestamps, which second-resolution agent clocks make common, the report that ends the run
+    /// counts as the last), then its event id.
+    /// </summary>
+    private static string ClockOf(ProgressReport report, string target)
+    {
+        var split = report.Clock.IndexOf('|', StringComparison.Ordinal) + 1;
+        return string.Concat(report.Clock.AsSpan(0, split), RunStatus.IsTerminal(target) ? "1|" : "0|", report.Clock.AsSpan(split));
     }
 
     /// <summary>
@@ -77,9 +89,10 @@ public static class ReportEffects
         {
             run.Clocks.Remove(key);
         }
-        foreach (var report in history.Where(r => string.CompareOrdinal(r.Clock, final) <= 0))
+        var finalAgent = FinalAgent(run.Document);
+        foreach (var (report, clock) in history.Select(r => (r, ClockOf(r, TargetStatus(r, finalAgent)))))
         {
-            Merge(run, Contribution(report), report.Clock);
+            if (string.CompareOrdinal(clock, final) <= 0) Merge(run, Contribution(report), clock);
         }
     }
 

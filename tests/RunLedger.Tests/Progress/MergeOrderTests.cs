@@ -82,6 +82,35 @@ public sealed class MergeOrderTests : IAsyncLifetime
         Assert.Equal("Published", (string)run["message"]!);
     }
 
+    [Theory]
+    [InlineData("zzz", "aaa")]
+    [InlineData("aaa", "zzz")]
+    public async Task AtTheSameTimestampTheReportThatEndsTheRunCountsAsTheLast(string voiceEventId, string publisherEventId)
+    {
+        // Agent clocks (or the queue's insertion time) often have whole seconds, and event ids are random.
+        foreach (var order in new[] { (First: 0, Second: 1), (First: 1, Second: 0) })
+        {
+            var runId = $"t{Interlocked.Increment(ref _runs)}";
+            await _app.Get<PipelineStarter>().StartAsync(StartRequest.Parse(JsonNode.Parse(
+                $$"""{"projectId":"p1","runId":"{{runId}}"}""")!.AsObject()), null, default);
+            var reports = new[]
+            {
+                ($$$"""{"projectId":"p1","runId":"{{{runId}}}","agent":"voice","status":"completed","message":"Narration done","artifacts":{"narrationKey":"audio/n.mp3"}}""", voiceEventId),
+                ($$$"""{"projectId":"p1","runId":"{{{runId}}}","agent":"publisher","status":"completed","message":"Published"}""", publisherEventId),
+            };
+            foreach (var i in new[] { order.First, order.Second })
+            {
+                var report = ProgressReport.Parse(JsonNode.Parse(reports[i].Item1)!.AsObject(), reports[i].Item2, Start.AddSeconds(30));
+                await _app.Get<ProgressHandler>().ApplyAsync(report, default);
+            }
+            var run = (await _app.Get<RunStore>().GetAsync("p1", runId, default))!.Document;
+            Assert.Equal("completed", (string)run["status"]!);
+            Assert.Equal("audio/n.mp3", (string?)run["narrationKey"]);
+            Assert.Equal("Published", (string)run["message"]!);
+            Assert.Equal("publisher", (string)run["step"]!);
+        }
+    }
+
     [Fact]
     public async Task EveryDeliveryOrderEndsWithTheSameRun()
     {
