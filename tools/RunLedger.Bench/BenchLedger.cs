@@ -42,6 +42,7 @@ public sealed class BenchLedger : IAsyncDisposable
             ["RunLedger:TableName"] = prefix + Unique(),
             ["RunLedger:JobsQueue"] = $"{prefix}-jobs-{Unique()}",
             ["RunLedger:ProgressQueue"] = $"{prefix}-progress-{Unique()}",
+            ["RunLedger:CallbacksQueue"] = $"{prefix}-callbacks-{Unique()}",
         };
         foreach (var (key, value) in more) settings[key] = value;
         var ledger = new BenchLedger(settings);

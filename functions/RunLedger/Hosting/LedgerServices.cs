@@ -48,6 +48,12 @@ public static class LedgerServices
             sp.GetRequiredService<IOptions<LedgerOptions>>().Value.PricingFile));
         services.AddSingleton<CostLedger>();
         services.AddSingleton<CostProjection>();
+        services.AddSingleton<Callbacks.CallbackEnvironment>();
+        services.AddSingleton<Callbacks.CallbackOutbox>();
+        services.AddSingleton<Callbacks.IHostResolver, Callbacks.DnsResolver>();
+        services.AddSingleton<Callbacks.CallbackSender>();
+        services.AddSingleton<Callbacks.CallbackDelivery>();
+        services.AddSingleton<Budgets.BudgetLedger>();
         return services;
     }
 }

@@ -26,7 +26,8 @@ public enum ReportOutcome
 /// to the fresh run.
 /// </summary>
 public sealed partial class ProgressHandler(
-    RunStore runs, CostLedger costs, CostProjection projection, RunSignals signals, TimeProvider clock, ILogger<ProgressHandler> logger)
+    RunStore runs, CostLedger costs, CostProjection projection, Budgets.BudgetLedger budgets, RunSignals signals, TimeProvider clock,
+    ILogger<ProgressHandler> logger)
 {
     // Transaction layout: see SaveAsync (0 run, 1 index), then these.
     private const int EventIdAction = 2;
@@ -40,7 +41,10 @@ public sealed partial class ProgressHandler(
         activity?.SetTag("runledger.event_id", report.EventId);
         for (var attempt = 1; ; attempt++)
         {
+            // A report with usage changes the project's month-to-date spend too: read both at once.
+            var budgetRead = report.Usage is null ? Task.FromResult<TableEntity?>(null) : budgets.ReadAsync(report.ProjectId, cancellationToken);
             var run = await runs.GetAsync(report.ProjectId, report.RunId, cancellationToken);
+            var budget = await budgetRead;
             if (run is null)
             {
                 LogRunNotFound(logger, report.EventId);
@@ -67,9 +71,19 @@ public sealed partial class ProgressHandler(
             List<TableTransactionAction> rows = [new(TableTransactionActionType.Add, marker), new(TableTransactionActionType.Add, evt)];
 
             // Costs count whenever they arrive, even after the run is final; the invoice follows.
+            var budgetAction = -1;
+            List<Callbacks.CallbackRecord>? alerts = null;
             if (report.Usage is not null)
             {
-                rows.Add(new(TableTransactionActionType.Add, costs.Record(run, report, sequence, now)));
+                var costRow = costs.Record(run, report, sequence, now);
+                rows.Add(new(TableTransactionActionType.Add, costRow));
+                if (costRow.GetInt64("CostMicros") is > 0 and var cost)
+                {
+                    var (spendRows, raised) = budgets.Add(report.ProjectId, budget, cost, now);
+                    budgetAction = EventIdAction + rows.Count;
+                    rows.AddRange(spendRows);
+                    alerts = raised;
+                }
             }
             else if (!wasTerminal && RunStatus.IsTerminal(run.Status))
             {
@@ -78,7 +92,7 @@ public sealed partial class ProgressHandler(
 
             try
             {
-                await runs.SaveAsync(run, rows, cancellationToken);
+                await runs.SaveAsync(run, rows, cancellationToken, alerts);
                 LogApplied(logger, report.EventId, sequence, run.Status);
                 Telemetry.LedgerTelemetry.ReportApplied();
                 signals.Notify(report.ProjectId, report.RunId);
@@ -93,9 +107,11 @@ public sealed partial class ProgressHandler(
                 if (before is not null) await projection.SyncAsync(before, cancellationToken);
                 return (ReportOutcome.Duplicate, 0);
             }
-            catch (TableTransactionFailedException e) when (e.Status == 412 && attempt < Contention.MaxAttempts)
+            catch (TableTransactionFailedException e) when (
+                (e.Status == 412 || (e.Status == 409 && e.FailedTransactionActionIndex == budgetAction)) && attempt < Contention.MaxAttempts)
             {
-                // Another report changed the run since we read it: back off a little, re-read, re-apply.
+                // Another report changed the run, or the project's spend, since we read it (or
+                // created the month's spend row first): back off a little, re-read, re-apply.
                 Telemetry.LedgerTelemetry.StorageRetry("etag-conflict");
                 await Contention.DelayAsync(attempt, cancellationToken);
             }

@@ -12,7 +12,7 @@ namespace RunLedger.Projects;
 /// PUT projects/{projectId}/config   PutProjectConfig
 /// </code>
 /// </summary>
-public sealed class ConfigFunctions(RunStore store)
+public sealed class ConfigFunctions(RunStore store, Budgets.BudgetLedger budgets, Callbacks.CallbackEnvironment environment)
 {
     [Function("GetProjectConfig")]
     public async Task<IResult> GetConfig(
@@ -33,7 +33,8 @@ public sealed class ConfigFunctions(RunStore store)
         RunsFunctions.CheckProject(projectId);
         var config = await JsonBody.ReadObjectAsync(request, cancellationToken);
         Costs.CostLedger.CheckInvoiceSettings(config, "invoice");
-        await store.PutConfigAsync(projectId, config, cancellationToken);
+        Callbacks.CallbackConfig.Check(config, "", environment.IsDevelopment);
+        await budgets.PutConfigAsync(projectId, config, cancellationToken);
         return TypedResults.Ok(config);
     }
 }

@@ -48,4 +48,14 @@ public sealed class RunRecord
     public long Version { get; set; }
 
     public string Status => (string?)Document["status"] ?? RunStatus.Queued;
+
+    /// <summary>The status as last read from or written to storage, so a save knows what it changes (callbacks fire on the change).</summary>
+    public string StoredStatus { get; set; } = RunStatus.Queued;
+
+    /// <summary>Whether the run was marked stale as last read from or written to storage.</summary>
+    public bool StoredStale { get; set; }
+
+    /// <summary>The run's <c>stale</c> mark: true while nothing has happened for longer than it should.</summary>
+    public static bool IsStale(JsonObject document) =>
+        document["stale"] is JsonValue v && v.TryGetValue(out bool stale) && stale;
 }

@@ -11,7 +11,7 @@ namespace RunLedger.Runs;
 /// on the ETag read) and its index entry in one entity-group transaction, together with whatever
 /// rows the change adds (events, costs, idempotency records).
 /// </summary>
-public sealed class RunStore(LedgerStorage storage)
+public sealed class RunStore(LedgerStorage storage, Callbacks.CallbackOutbox outbox)
 {
     private TableClient Table => storage.Table;
 
@@ -37,7 +37,8 @@ public sealed class RunStore(LedgerStorage storage)
     /// A conflict surfaces as <see cref="TableTransactionFailedException"/> (409) naming the
     /// action: 0 = the run row, 2 = the idempotency record.
     /// </summary>
-    public async Task CreateAsync(RunRecord run, string? idempotencyKey, CancellationToken cancellationToken)
+    /// <param name="extra">Rows created with the run, after the idempotency record (its callback secrets); upserts, so they never conflict.</param>
+    public async Task CreateAsync(RunRecord run, string? idempotencyKey, CancellationToken cancellationToken, IEnumerable<TableEntity>? extra = null)
     {
         run.Version = 1;
         run.WriteId = Guid.NewGuid().ToString("N");
@@ -54,6 +55,7 @@ public sealed class RunStore(LedgerStorage storage)
                 ["RequestHash"] = run.RequestHash,
             }));
         }
+        foreach (var row in extra ?? []) actions.Add(new(TableTransactionActionType.UpsertReplace, row));
         try
         {
             run.ETag = (await Table.SubmitAsync(actions, cancellationToken))[0];
@@ -68,9 +70,13 @@ public sealed class RunStore(LedgerStorage storage)
 
     /// <summary>
     /// Saves a changed run (412 from storage when someone else changed it since it was read)
-    /// together with <paramref name="extra"/> actions in the same partition.
+    /// together with <paramref name="extra"/> actions in the same partition. When the save makes
+    /// the run final or stale, the callbacks its config names are added to the same transaction
+    /// (the outbox), with <paramref name="callbacks"/> raised by the caller (budget alerts), and
+    /// queued for delivery once it commits.
     /// </summary>
-    public async Task SaveAsync(RunRecord run, IEnumerable<TableTransactionAction>? extra, CancellationToken cancellationToken)
+    public async Task SaveAsync(RunRecord run, IEnumerable<TableTransactionAction>? extra, CancellationToken cancellationToken,
+        IReadOnlyList<Callbacks.CallbackRecord>? callbacks = null)
     {
         run.Version++;
         var previousWriteId = run.WriteId;
@@ -81,21 +87,26 @@ public sealed class RunStore(LedgerStorage storage)
             new(TableTransactionActionType.UpsertReplace, IndexEntity(run)),
         };
         if (extra is not null) actions.AddRange(extra);
+        List<Callbacks.CallbackRecord> raised = [.. outbox.ForRunChange(run), .. callbacks ?? []];
+        actions.AddRange(raised.Select(r => new TableTransactionAction(TableTransactionActionType.Add, r.ToEntity())));
         try
         {
+            if (raised.Count > 0) await outbox.ScheduleAsync(raised, cancellationToken);
             run.ETag = (await Table.SubmitAsync(actions, cancellationToken))[0];
         }
         catch (Exception e)
         {
-            if (e is TableTransactionFailedException { Status: 412, FailedTransactionActionIndex: 0 }
-                && await CommittedAsync(run, cancellationToken))
+            if (!(e is TableTransactionFailedException { Status: 412, FailedTransactionActionIndex: 0 }
+                && await CommittedAsync(run, cancellationToken)))
             {
-                return;
+                run.Version--;
+                run.WriteId = previousWriteId;
+                throw;
             }
-            run.Version--;
-            run.WriteId = previousWriteId;
-            throw;
         }
+        run.StoredStatus = run.Status;
+        run.StoredStale = RunRecord.IsStale(run.Document);
+        if (raised.Count > 0) await outbox.EnqueueAsync(raised, cancellationToken);
     }
 
     /// <summary>
@@ -163,13 +174,6 @@ public sealed class RunStore(LedgerStorage storage)
         return entity is null ? null : DocumentColumns.Read(entity);
     }
 
-    public async Task PutConfigAsync(string projectId, JsonObject config, CancellationToken cancellationToken)
-    {
-        var entity = new TableEntity(projectId, Keys.ConfigRow);
-        DocumentColumns.Write(entity, config);
-        await Table.UpsertEntityAsync(entity, TableUpdateMode.Replace, cancellationToken);
-    }
-
     private static TableEntity RunEntity(RunRecord run)
     {
         // Every write puts the fields in one order, so equal content is an equal document.
@@ -212,7 +216,15 @@ public sealed class RunStore(LedgerStorage storage)
         return entity;
     }
 
-    private static RunRecord FromEntity(TableEntity entity) => new()
+    private static RunRecord FromEntity(TableEntity entity)
+    {
+        var run = Read(entity);
+        run.StoredStatus = run.Status;
+        run.StoredStale = RunRecord.IsStale(run.Document);
+        return run;
+    }
+
+    private static RunRecord Read(TableEntity entity) => new()
     {
         ProjectId = entity.PartitionKey,
         RunId = entity.GetString("RunId")!,

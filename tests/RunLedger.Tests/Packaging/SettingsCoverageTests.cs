@@ -24,6 +24,7 @@ public sealed class SettingsCoverageTests(ITestOutputHelper output)
         ["RunLedger__StreamHeartbeat"] = "the code default suits Azure; set it only to tune",
         ["RunLedger__PricingFile"] = "the shipped Costs/pricing.json applies; set it only to override prices",
         ["OTEL_EXPORTER_OTLP_ENDPOINT"] = "an alternative destination to Application Insights, for self-hosted collectors",
+        ["AZURE_FUNCTIONS_ENVIRONMENT"] = "Azure runs the app as Production unless told otherwise, which is what it should be there; only local runs set Development",
     };
 
     private static bool IsIdentityAlternative(string setting) => setting.StartsWith("AzureWebJobsStorage__", StringComparison.Ordinal);
