@@ -32,8 +32,11 @@ else
 fi
 
 if [ ! -f local.settings.json ]; then
-  cp local.settings.sample.json local.settings.json
-  echo "Created local.settings.json from local.settings.sample.json."
+  # A signing secret of this machine's own, so project keys and dashboard links outlive a restart.
+  secret=$(head -c 32 /dev/urandom | base64 | tr -d '\n=' | tr '+/' '-_')
+  sed "s/\"RunLedger__SigningSecrets\": \"\"/\"RunLedger__SigningSecrets\": \"$secret\"/" \
+    local.settings.sample.json >local.settings.json
+  echo "Created local.settings.json from local.settings.sample.json (with a new signing secret)."
 fi
 
 if command -v func >/dev/null 2>&1; then

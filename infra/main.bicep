@@ -36,6 +36,14 @@ param applicationInsightsName string = ''
 @description('Base URL of the dashboard, used in links the app produces. Optional.')
 param dashboardBaseUrl string = ''
 
+@secure()
+@description('Admin keys of the API, comma-separated (RunLedger__AdminKeys). Generate with: openssl rand -base64 32')
+param adminKeys string
+
+@secure()
+@description('Secrets that derive project keys and sign read-only links, comma-separated, newest first (RunLedger__SigningSecrets).')
+param signingSecrets string
+
 @description('Optional: principal (object) id of an agent allowed to put messages on the agent-progress queue.')
 param agentPrincipalId string = ''
 
@@ -178,6 +186,8 @@ module api 'app/function-app.bicep' = {
       // The table and queues are created above; skip the app's create-if-missing calls on every (cold) start.
       RunLedger__CreateStorageOnStart: 'false'
     }
+    adminKeys: adminKeys
+    signingSecrets: signingSecrets
     flexMaximumInstanceCount: flexMaximumInstanceCount
     flexInstanceMemoryMB: flexInstanceMemoryMB
     premiumMaximumElasticWorkerCount: premiumMaximumElasticWorkerCount

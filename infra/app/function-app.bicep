@@ -37,6 +37,14 @@ param applicationInsightsConnectionString string
 @description('App settings specific to Run Ledger (RunLedger__*).')
 param runLedgerSettings object
 
+@secure()
+@description('RunLedger__AdminKeys: the admin keys of the API (the app checks credentials itself; every function is anonymous to the host).')
+param adminKeys string
+
+@secure()
+@description('RunLedger__SigningSecrets: derive project keys and sign read-only dashboard links.')
+param signingSecrets string
+
 @description('Flex: most instances the app may scale out to.')
 @minValue(1)
 @maxValue(1000)
@@ -111,7 +119,12 @@ var premiumSettings = {
   WEBSITE_RUN_FROM_PACKAGE_BLOB_MI_RESOURCE_ID: identityId
 }
 
-var appSettings = union(commonSettings, runLedgerSettings, isFlex ? {} : premiumSettings)
+var accessSettings = {
+  RunLedger__AdminKeys: adminKeys
+  RunLedger__SigningSecrets: signingSecrets
+}
+
+var appSettings = union(commonSettings, runLedgerSettings, accessSettings, isFlex ? {} : premiumSettings)
 
 var appSettingsList = map(items(appSettings), setting => {
   name: setting.key

@@ -1,3 +1,4 @@
+using RunLedger.Access;
 using System.Globalization;
 using System.Text;
 using System.Text.Json.Nodes;
@@ -24,8 +25,9 @@ public sealed class CostsFunctions(RunStore runs, LedgerStorage storage)
 
     /// <summary>The run's cost rows, exact totals and invoice; <c>Accept: text/csv</c> gives the invoice lines as CSV.</summary>
     [Function("GetRunCosts")]
+    [Access(Need.Read)]
     public async Task<IResult> GetRunCosts(
-        [HttpTrigger(AuthorizationLevel.Function, "get", Route = "projects/{projectId}/runs/{runId}/costs")] HttpRequest request,
+        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "projects/{projectId}/runs/{runId}/costs")] HttpRequest request,
         string projectId, string runId, CancellationToken cancellationToken)
     {
         var context = request.HttpContext;
@@ -92,8 +94,9 @@ public sealed class CostsFunctions(RunStore runs, LedgerStorage storage)
 
     /// <summary>Over completed runs (optionally one project, completed within [from, to]): count, averages, total.</summary>
     [Function("GetCostSummary")]
+    [Access(Need.Read, Project = ProjectFrom.Query)]
     public async Task<IResult> GetSummary(
-        [HttpTrigger(AuthorizationLevel.Function, "get", Route = "costs/summary")] HttpRequest request,
+        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "costs/summary")] HttpRequest request,
         CancellationToken cancellationToken)
     {
         string? projectId = request.Query["projectId"], from = request.Query["from"], to = request.Query["to"];
@@ -128,8 +131,9 @@ public sealed class CostsFunctions(RunStore runs, LedgerStorage storage)
 
     /// <summary>The most expensive completed runs, costliest first.</summary>
     [Function("GetTopRuns")]
+    [Access(Need.Read, Project = ProjectFrom.Query)]
     public async Task<IResult> GetTop(
-        [HttpTrigger(AuthorizationLevel.Function, "get", Route = "costs/top")] HttpRequest request,
+        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "costs/top")] HttpRequest request,
         CancellationToken cancellationToken)
     {
         string? projectId = request.Query["projectId"];

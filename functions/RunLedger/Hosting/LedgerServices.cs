@@ -34,6 +34,7 @@ public static class LedgerServices
         services.AddSingleton(TimeProvider.System);
         services.AddLedgerStorage(configuration);
         services.AddHostedService<StorageInitializer>();
+        services.AddSingleton<Access.Credentials>();
         services.AddSingleton<RunStore>();
         services.AddSingleton<RunPatcher>();
         services.AddSingleton<PipelineStarter>();

@@ -2,6 +2,7 @@ using System.Reflection;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using Microsoft.Azure.Functions.Worker;
+using RunLedger.Access;
 
 namespace RunLedger.Hosting;
 
@@ -14,8 +15,8 @@ public static partial class OpenApiDocument
 {
     public const string RoutePrefix = "api";
 
-    /// <summary>Every HTTP function: name, methods, route (without the prefix), auth level.</summary>
-    public static IEnumerable<(string Name, string[] Methods, string Route, AuthorizationLevel Auth)> HttpFunctions(Assembly assembly) =>
+    /// <summary>Every HTTP function: name, methods, route (without the prefix), the host's auth level, its access rule.</summary>
+    public static IEnumerable<(string Name, string[] Methods, string Route, AuthorizationLevel Auth, AccessAttribute? Access)> HttpFunctions(Assembly assembly) =>
         from type in assembly.GetTypes()
         from method in type.GetMethods(BindingFlags.Public | BindingFlags.Instance | BindingFlags.Static)
         let function = method.GetCustomAttribute<FunctionAttribute>()
@@ -23,12 +24,12 @@ public static partial class OpenApiDocument
         from parameter in method.GetParameters()
         let trigger = parameter.GetCustomAttribute<HttpTriggerAttribute>()
         where trigger is not null
-        select (function.Name, trigger.Methods ?? [], trigger.Route ?? function.Name, trigger.AuthLevel);
+        select (function.Name, trigger.Methods ?? [], trigger.Route ?? function.Name, trigger.AuthLevel, method.GetCustomAttribute<AccessAttribute>());
 
     public static JsonObject Build(Assembly assembly)
     {
         var paths = new JsonObject();
-        foreach (var (name, methods, route, auth) in HttpFunctions(assembly)
+        foreach (var (name, methods, route, _, access) in HttpFunctions(assembly)
                      .Where(f => f.Name != "GetOpenApiDocument")
                      .OrderBy(f => f.Route, StringComparer.Ordinal))
         {
@@ -54,8 +55,9 @@ public static partial class OpenApiDocument
                         },
                     },
                 };
-                if (auth != AuthorizationLevel.Anonymous)
+                if (access is { Need: not Need.Anyone })
                 {
+                    operation["description"] = Describe(access);
                     operation["security"] = new JsonArray(new JsonObject { ["functionKey"] = new JsonArray() }, new JsonObject { ["functionCode"] = new JsonArray() });
                 }
                 item[method.ToLowerInvariant()] = operation;
@@ -82,6 +84,14 @@ public static partial class OpenApiDocument
             },
         };
     }
+
+    private static string Describe(AccessAttribute access) => access.Need switch
+    {
+        Need.Admin => "Needs an admin key.",
+        Need.Write => "Needs an admin key or the project's key.",
+        _ when access.Project == ProjectFrom.Query => "Needs an admin key; with projectId, also that project's key or a read-only link token for it.",
+        _ => "Needs an admin key, the project's key, or a read-only link token for the project (or, for a run's data, that run).",
+    };
 
     [GeneratedRegex(@"\{(?<name>\w+)(?::[^}]*)?\}")]
     private static partial Regex Parameter();

@@ -1,3 +1,4 @@
+using RunLedger.Access;
 using System.Text.Json.Nodes;
 using Microsoft.Azure.Functions.Worker;
 
@@ -15,10 +16,12 @@ public static class ServiceFunctions
     private static readonly Lazy<string> Document = new(() => OpenApiDocument.Build(typeof(ServiceFunctions).Assembly).ToJsonString());
 
     [Function("Health")]
+    [Access(Need.Anyone)]
     public static IResult Health([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "health")] HttpRequest request) =>
         TypedResults.Ok(new JsonObject { ["status"] = "healthy" });
 
     [Function("GetOpenApiDocument")]
+    [Access(Need.Anyone)]
     public static IResult GetOpenApiDocument([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "openapi.json")] HttpRequest request) =>
         TypedResults.Text(Document.Value, "application/json; charset=utf-8");
 }

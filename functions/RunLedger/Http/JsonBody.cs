@@ -30,6 +30,21 @@ public static class JsonBody
             ?? throw LedgerException.BadRequest("The body must be a JSON object.");
     }
 
+    /// <summary>As <see cref="ReadObjectAsync"/>, but an empty body is an empty object.</summary>
+    public static async Task<JsonObject> ReadOptionalObjectAsync(HttpRequest request, CancellationToken cancellationToken)
+    {
+        if (request.ContentLength > MaxBytes) throw TooLarge();
+        var bytes = await ReadLimitedAsync(request.Body, cancellationToken);
+        if (bytes.Length == 0) return [];
+        if (request.ContentType is { } type && !IsJson(type))
+        {
+            throw new LedgerException(StatusCodes.Status415UnsupportedMediaType, "Unsupported media type",
+                $"The body must be JSON (application/json), not '{type}'.");
+        }
+        return JsonInput.Parse(bytes, "The body") as JsonObject
+            ?? throw LedgerException.BadRequest("The body must be a JSON object.");
+    }
+
     private static bool IsJson(string contentType) =>
         contentType.StartsWith("application/json", StringComparison.OrdinalIgnoreCase)
         || contentType.Contains("+json", StringComparison.OrdinalIgnoreCase);

@@ -38,6 +38,25 @@ public sealed partial class LedgerOptions
     /// <summary>Base of the link stored as a run's <c>dashboardUrl</c>; empty leaves it unset.</summary>
     public string DashboardBaseUrl { get; set; } = "";
 
+    /// <summary>
+    /// Admin keys, comma-separated: each can do everything. Without any, and in a Development
+    /// environment, the API is open (as under Core Tools without keys); elsewhere only project keys
+    /// and read tokens can get in. Keep them in Key Vault or the app's settings, never in code.
+    /// </summary>
+    public string AdminKeys { get; set; } = "";
+
+    /// <summary>
+    /// Secrets, comma-separated, that derive project keys and sign read-only links. The first mints;
+    /// all verify, so a new secret goes first and the old one is removed once its keys and links are replaced.
+    /// </summary>
+    public string SigningSecrets { get; set; } = "";
+
+    /// <summary>How long a read-only dashboard link lasts when its minter does not say.</summary>
+    public TimeSpan LinkLifetime { get; set; } = TimeSpan.FromDays(7);
+
+    /// <summary>Longest lifetime a read-only link may be minted with.</summary>
+    public TimeSpan MaxLinkLifetime { get; set; } = TimeSpan.FromDays(90);
+
     /// <summary>Creates the table and queues at start-up when missing (local and test runs).</summary>
     public bool CreateStorageOnStart { get; set; } = true;
 

@@ -1,3 +1,4 @@
+using RunLedger.Access;
 using Microsoft.Azure.Functions.Worker;
 using RunLedger.Http;
 using RunLedger.Runs;
@@ -10,12 +11,13 @@ namespace RunLedger.Pipelines;
 /// POST pipelines   StartPipeline   the start webhook (Make.com); Idempotency-Key makes retries safe
 /// </code>
 /// </summary>
-public sealed class PipelinesFunctions(PipelineStarter starter)
+public sealed class PipelinesFunctions(PipelineStarter starter, Credentials credentials)
 {
     /// <summary>Creates the run and answers 202 with it and its status URL.</summary>
     [Function("StartPipeline")]
+    [Access(Need.Write, Project = ProjectFrom.Body)]
     public async Task<IResult> StartPipeline(
-        [HttpTrigger(AuthorizationLevel.Function, "post", Route = "pipelines")] HttpRequest request,
+        [HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "pipelines")] HttpRequest request,
         CancellationToken cancellationToken)
     {
         var idempotencyKey = request.Headers.TryGetValue("Idempotency-Key", out var key) ? key.ToString() : null;
@@ -24,7 +26,9 @@ public sealed class PipelinesFunctions(PipelineStarter starter)
             throw LedgerException.BadRequest("'Idempotency-Key' must be 1 to 256 characters.");
         }
         var body = await JsonBody.ReadObjectAsync(request, cancellationToken);
-        var run = await starter.StartAsync(StartRequest.Parse(body), idempotencyKey, cancellationToken);
+        var start = StartRequest.Parse(body);
+        AccessMiddleware.CallerOf(request.HttpContext).Demand(credentials, Need.Write, start.ProjectId, null);
+        var run = await starter.StartAsync(start, idempotencyKey, cancellationToken);
         return RunsFunctions.WithETag(request.HttpContext, run,
             TypedResults.Accepted(RunsFunctions.RunPath(run.ProjectId, run.RunId), run.Document));
     }

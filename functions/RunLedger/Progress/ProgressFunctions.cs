@@ -1,3 +1,4 @@
+using RunLedger.Access;
 using System.Globalization;
 using System.Text.Json.Nodes;
 using Microsoft.Azure.Functions.Worker;
@@ -59,8 +60,9 @@ public sealed class ProgressFunctions(
     /// event id comes from the body, else the Idempotency-Key header, else it is new.
     /// </summary>
     [Function("PostProgress")]
+    [Access(Need.Write)]
     public async Task<IResult> PostProgress(
-        [HttpTrigger(AuthorizationLevel.Function, "post", Route = "projects/{projectId}/runs/{runId}/progress")] HttpRequest request,
+        [HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "projects/{projectId}/runs/{runId}/progress")] HttpRequest request,
         string projectId, string runId, CancellationToken cancellationToken)
     {
         RunsFunctions.CheckIds(projectId, runId);
@@ -88,8 +90,9 @@ public sealed class ProgressFunctions(
 
     /// <summary>The run's history: Server-Sent Events when asked for, else a JSON page.</summary>
     [Function("GetRunEvents")]
+    [Access(Need.Read)]
     public async Task<IResult> GetRunEvents(
-        [HttpTrigger(AuthorizationLevel.Function, "get", Route = "projects/{projectId}/runs/{runId}/events")] HttpRequest request,
+        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "projects/{projectId}/runs/{runId}/events")] HttpRequest request,
         string projectId, string runId, CancellationToken cancellationToken)
     {
         var run = await RunsFunctions.FindAsync(runs, projectId, runId, cancellationToken);
@@ -113,8 +116,9 @@ public sealed class ProgressFunctions(
     }
 
     [Function("ListDeadLetters")]
+    [Access(Need.Admin)]
     public async Task<IResult> ListDeadLetters(
-        [HttpTrigger(AuthorizationLevel.Function, "get", Route = "deadletters")] HttpRequest request,
+        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "deadletters")] HttpRequest request,
         CancellationToken cancellationToken)
     {
         var pageSize = QueryValues.Limit(request.Query["limit"], RunsFunctions.DefaultPageSize, RunsFunctions.MaxPageSize);

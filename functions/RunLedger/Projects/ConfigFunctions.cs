@@ -1,3 +1,4 @@
+using RunLedger.Access;
 using Microsoft.Azure.Functions.Worker;
 using RunLedger.Http;
 using RunLedger.Runs;
@@ -15,8 +16,9 @@ namespace RunLedger.Projects;
 public sealed class ConfigFunctions(RunStore store, Budgets.BudgetLedger budgets, Callbacks.CallbackEnvironment environment)
 {
     [Function("GetProjectConfig")]
+    [Access(Need.Write)]
     public async Task<IResult> GetConfig(
-        [HttpTrigger(AuthorizationLevel.Function, "get", Route = "projects/{projectId}/config")] HttpRequest request,
+        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "projects/{projectId}/config")] HttpRequest request,
         string projectId, CancellationToken cancellationToken)
     {
         RunsFunctions.CheckProject(projectId);
@@ -26,8 +28,9 @@ public sealed class ConfigFunctions(RunStore store, Budgets.BudgetLedger budgets
     }
 
     [Function("PutProjectConfig")]
+    [Access(Need.Write)]
     public async Task<IResult> PutConfig(
-        [HttpTrigger(AuthorizationLevel.Function, "put", Route = "projects/{projectId}/config")] HttpRequest request,
+        [HttpTrigger(AuthorizationLevel.Anonymous, "put", Route = "projects/{projectId}/config")] HttpRequest request,
         string projectId, CancellationToken cancellationToken)
     {
         RunsFunctions.CheckProject(projectId);

@@ -1,3 +1,4 @@
+using RunLedger.Access;
 using System.Text.Json.Nodes;
 using Microsoft.Azure.Functions.Worker;
 using RunLedger.Http;
@@ -20,8 +21,9 @@ public sealed class RunsFunctions(RunStore store, RunPatcher patcher)
     public const int MaxPageSize = 100;
 
     [Function("ListRuns")]
+    [Access(Need.Read)]
     public async Task<IResult> ListRuns(
-        [HttpTrigger(AuthorizationLevel.Function, "get", Route = "projects/{projectId}/runs")] HttpRequest request,
+        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "projects/{projectId}/runs")] HttpRequest request,
         string projectId, CancellationToken cancellationToken)
     {
         CheckProject(projectId);
@@ -43,8 +45,9 @@ public sealed class RunsFunctions(RunStore store, RunPatcher patcher)
     }
 
     [Function("GetLatestRun")]
+    [Access(Need.Read)]
     public async Task<IResult> GetLatestRun(
-        [HttpTrigger(AuthorizationLevel.Function, "get", Route = "projects/{projectId}/runs/latest")] HttpRequest request,
+        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "projects/{projectId}/runs/latest")] HttpRequest request,
         string projectId, CancellationToken cancellationToken)
     {
         CheckProject(projectId);
@@ -58,8 +61,9 @@ public sealed class RunsFunctions(RunStore store, RunPatcher patcher)
     }
 
     [Function("GetRun")]
+    [Access(Need.Read)]
     public async Task<IResult> GetRun(
-        [HttpTrigger(AuthorizationLevel.Function, "get", Route = "projects/{projectId}/runs/{runId}")] HttpRequest request,
+        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "projects/{projectId}/runs/{runId}")] HttpRequest request,
         string projectId, string runId, CancellationToken cancellationToken)
     {
         var run = await FindAsync(store, projectId, runId, cancellationToken);
@@ -68,8 +72,9 @@ public sealed class RunsFunctions(RunStore store, RunPatcher patcher)
 
     /// <summary><c>updateRunIndex</c>: deep-merges a partial run, honouring <c>If-Match</c>.</summary>
     [Function("PatchRun")]
+    [Access(Need.Write)]
     public async Task<IResult> PatchRun(
-        [HttpTrigger(AuthorizationLevel.Function, "patch", Route = "projects/{projectId}/runs/{runId}")] HttpRequest request,
+        [HttpTrigger(AuthorizationLevel.Anonymous, "patch", Route = "projects/{projectId}/runs/{runId}")] HttpRequest request,
         string projectId, string runId, CancellationToken cancellationToken)
     {
         CheckIds(projectId, runId);

@@ -1,48 +1,85 @@
 using System.Net;
+using System.Text.Json.Nodes;
+using RunLedger.Access;
 using RunLedger.Tests.Support;
 
 namespace RunLedger.Tests.Api;
 
 /// <summary>
-/// Function keys, enforced by the host in front of the worker (the local host when keys are
-/// configured, as the Azure host always does): one credential, in <c>x-functions-key</c> or <c>?code=</c>.
+/// Access as the app enforces it under any host: admin keys, project keys and read-only link tokens,
+/// one credential per request in <c>x-functions-key</c> or <c>?code=</c>.
 /// </summary>
 public sealed class AuthTests(AuthTests.Host host) : LedgerTest(host), IClassFixture<AuthTests.Host>
 {
+    public const string Secret = "auth-tests-signing-secret";
+
     public sealed class Host : LedgerHost
     {
         protected override IEnumerable<KeyValuePair<string, string?>> MoreSettings =>
-            [new(FunctionsHost.Http.FunctionKeys.Setting, "key-one, key-two")];
+        [
+            new("RunLedger__AdminKeys", "key-one, key-two"),
+            new("RunLedger__SigningSecrets", Secret),
+        ];
+    }
+
+    private static HttpRequestMessage With(string? key, HttpMethod method, string url, string? json = null)
+    {
+        var request = new HttpRequestMessage(method, url);
+        if (key is not null) request.Headers.Add("x-functions-key", key);
+        if (json is not null) request.Content = new StringContent(json, System.Text.Encoding.UTF8, "application/json");
+        return request;
+    }
+
+    private Task<HttpResponseMessage> Send(string? key, HttpMethod method, string url, string? json = null) =>
+        Client.SendAsync(With(key, method, url, json));
+
+    private async Task<string> ProjectKeyAsync(string projectId)
+    {
+        var response = await Send("key-one", HttpMethod.Post, $"/api/projects/{projectId}/keys");
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        return (string)(await response.JsonAsync())["key"]!;
+    }
+
+    private async Task<string> StartWithAsync(string key, string projectId)
+    {
+        var response = await Send(key, HttpMethod.Post, "/api/pipelines", $$"""{"projectId":"{{projectId}}"}""");
+        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+        return (string)(await response.JsonAsync())["runId"]!;
+    }
+
+    private async Task<JsonObject> LinkAsync(string key, string projectId, string json = "{}")
+    {
+        var response = await Send(key, HttpMethod.Post, $"/api/projects/{projectId}/links", json);
+        Assert.True(response.StatusCode == HttpStatusCode.OK, await response.Content.ReadAsStringAsync());
+        return await response.JsonAsync();
     }
 
     [Fact]
-    public async Task WithKeysConfiguredRequestsWithoutAKeyAre401AndReachNothing()
+    public async Task RequestsWithoutAKeyAre401ProblemsAndReachNothing()
     {
-        Assert.Equal(HttpStatusCode.Unauthorized, (await Client.GetAsync($"/api/projects/{P}/runs")).StatusCode);
-        Assert.Equal(HttpStatusCode.Unauthorized, (await Client.PostJsonAsync("/api/pipelines", $$"""{"projectId":"{{P}}"}""")).StatusCode);
-        Assert.Equal(HttpStatusCode.Unauthorized, (await Client.GetAsync("/api/deadletters")).StatusCode);
+        var detail = await (await Client.GetAsync($"/api/projects/{P}/runs")).AssertProblemAsync(401);
+        Assert.Contains("x-functions-key", detail, StringComparison.Ordinal);
+        await (await Client.PostJsonAsync("/api/pipelines", $$"""{"projectId":"{{P}}"}""")).AssertProblemAsync(401);
+        await (await Client.GetAsync("/api/deadletters")).AssertProblemAsync(401);
 
-        var request = new HttpRequestMessage(HttpMethod.Get, $"/api/projects/{P}/runs/latest");
-        request.Headers.Add("x-functions-key", "key-one");
-        Assert.Equal(HttpStatusCode.NotFound, (await Client.SendAsync(request)).StatusCode); // the start above created nothing
+        Assert.Equal(HttpStatusCode.NotFound, (await Send("key-one", HttpMethod.Get, $"/api/projects/{P}/runs/latest")).StatusCode); // the start created nothing
     }
 
     [Fact]
     public async Task AWrongKeyIs401()
     {
-        var request = new HttpRequestMessage(HttpMethod.Get, $"/api/projects/{P}/runs");
-        request.Headers.Add("x-functions-key", "key-on");
-        Assert.Equal(HttpStatusCode.Unauthorized, (await Client.SendAsync(request)).StatusCode);
-        Assert.Equal(HttpStatusCode.Unauthorized, (await Client.GetAsync($"/api/projects/{P}/runs?code=key-one2")).StatusCode);
+        await (await Send("key-on", HttpMethod.Get, $"/api/projects/{P}/runs")).AssertProblemAsync(401);
+        await (await Client.GetAsync($"/api/projects/{P}/runs?code=key-one2")).AssertProblemAsync(401);
+        await (await Send("rlk_made-up", HttpMethod.Get, $"/api/projects/{P}/runs")).AssertProblemAsync(403);
     }
 
     [Fact]
-    public async Task AnyConfiguredKeyInTheHeaderOrCodeQueryIsAccepted()
+    public async Task AnyAdminKeyInTheHeaderOrCodeQueryIsAccepted()
     {
-        var request = new HttpRequestMessage(HttpMethod.Get, $"/api/projects/{P}/runs");
-        request.Headers.Add("x-functions-key", "key-two");
-        Assert.Equal(HttpStatusCode.OK, (await Client.SendAsync(request)).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await Send("key-two", HttpMethod.Get, $"/api/projects/{P}/runs")).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await Client.GetAsync($"/api/projects/{P}/runs?code=key-one")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await Send("key-one", HttpMethod.Get, "/api/deadletters")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await Send("key-one", HttpMethod.Get, "/api/costs/summary")).StatusCode);
     }
 
     [Fact]
@@ -53,27 +90,172 @@ public sealed class AuthTests(AuthTests.Host host) : LedgerTest(host), IClassFix
     }
 
     [Fact]
-    public async Task EveryFunctionButHealthAndOpenApiDeclaresAuthLevelFunction()
+    public async Task AProjectKeyReadsAndWritesItsProjectOnly()
     {
-        var levels = RunLedger.Hosting.OpenApiDocument.HttpFunctions(typeof(RunLedger.Hosting.LedgerServices).Assembly)
-            .ToDictionary(f => f.Name, f => f.Auth);
+        var key = await ProjectKeyAsync(P);
+        Assert.StartsWith(Credentials.ProjectKeyPrefix, key, StringComparison.Ordinal);
+        var runId = await StartWithAsync(key, P);
+        var run = $"/api/projects/{P}/runs/{runId}";
 
-        Assert.Equal(["GetOpenApiDocument", "Health"],
-            levels.Where(l => l.Value == Microsoft.Azure.Functions.Worker.AuthorizationLevel.Anonymous).Select(l => l.Key).Order());
-        Assert.All(levels.Where(l => l.Key is not ("Health" or "GetOpenApiDocument")),
-            l => Assert.Equal(Microsoft.Azure.Functions.Worker.AuthorizationLevel.Function, l.Value));
+        Assert.Equal(HttpStatusCode.OK, (await Send(key, HttpMethod.Get, run)).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await Client.GetAsync($"/api/projects/{P}/runs?code={key}")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await Send(key, HttpMethod.Patch, run, """{"message":"by the project"}""")).StatusCode);
+        Assert.Equal(HttpStatusCode.Accepted, (await Send(key, HttpMethod.Post, run + "/progress", """{"agent":"voice","step":"tts","progress":10}""")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await Send(key, HttpMethod.Put, $"/api/projects/{P}/config", """{"invoice":{"markupRate":0.2}}""")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await Send(key, HttpMethod.Get, $"/api/costs/summary?projectId={P}")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await Send(key, HttpMethod.Get, run + "/costs")).StatusCode);
     }
 
     [Fact]
-    public async Task AKeyPresentedInTheQueryNeverReachesTheLogs()
+    public async Task AProjectKeyCannotTouchAnotherProjectOrAdminData()
     {
+        var other = P + "-other";
+        var otherRun = await StartWithAsync("key-one", other);
+        var key = await ProjectKeyAsync(P);
+
+        var detail = await (await Send(key, HttpMethod.Get, $"/api/projects/{other}/runs/{otherRun}")).AssertProblemAsync(403);
+        Assert.Contains($"project '{other}'", detail, StringComparison.Ordinal);
+        await (await Send(key, HttpMethod.Get, $"/api/projects/{other}/runs")).AssertProblemAsync(403);
+        await (await Send(key, HttpMethod.Patch, $"/api/projects/{other}/runs/{otherRun}", """{"message":"x"}""")).AssertProblemAsync(403);
+        await (await Send(key, HttpMethod.Get, $"/api/projects/{other}/config")).AssertProblemAsync(403);
+        await (await Send(key, HttpMethod.Post, "/api/pipelines", $$"""{"projectId":"{{other}}"}""")).AssertProblemAsync(403);
+        await (await Send(key, HttpMethod.Get, "/api/deadletters")).AssertProblemAsync(403);
+        await (await Send(key, HttpMethod.Get, "/api/costs/top")).AssertProblemAsync(403);
+        await (await Send(key, HttpMethod.Get, $"/api/costs/top?projectId={other}")).AssertProblemAsync(403);
+        await (await Send(key, HttpMethod.Post, $"/api/projects/{P}/keys")).AssertProblemAsync(403);
+
+        // The refused start wrote nothing: the other project still has its one run.
+        var list = await (await Send("key-one", HttpMethod.Get, $"/api/projects/{other}/runs")).JsonAsync();
+        Assert.Single(list["items"]!.AsArray());
+    }
+
+    [Fact]
+    public async Task AProjectLinkReadsThatProjectAndChangesNothing()
+    {
+        var runId = await StartWithAsync("key-one", P);
+        var other = P + "-x";
+        var otherRun = await StartWithAsync("key-one", other);
+        var link = await LinkAsync(await ProjectKeyAsync(P), P);
+        var token = (string)link["token"]!;
+        Assert.StartsWith(Credentials.ReadTokenPrefix, token, StringComparison.Ordinal);
+        Assert.EndsWith($"/api/dashboard/projects/{P}#token={token}", (string)link["url"]!, StringComparison.Ordinal);
+
+        var run = $"/api/projects/{P}/runs/{runId}";
+        foreach (var read in new[] { run, run + "/costs", run + "/events", $"/api/projects/{P}/runs", $"/api/projects/{P}/runs/latest", $"/api/costs/summary?projectId={P}" })
+        {
+            var response = await Send(token, HttpMethod.Get, read);
+            Assert.True(response.StatusCode == HttpStatusCode.OK, $"{read}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
+        }
+
+        var detail = await (await Send(token, HttpMethod.Patch, run, """{"message":"x"}""")).AssertProblemAsync(403);
+        Assert.Contains("read-only", detail, StringComparison.Ordinal);
+        await (await Send(token, HttpMethod.Post, run + "/progress", """{"agent":"voice","progress":5}""")).AssertProblemAsync(403);
+        await (await Send(token, HttpMethod.Get, $"/api/projects/{P}/config")).AssertProblemAsync(403);
+        await (await Send(token, HttpMethod.Post, "/api/pipelines", $$"""{"projectId":"{{P}}"}""")).AssertProblemAsync(403);
+        await (await Send(token, HttpMethod.Post, $"/api/projects/{P}/links", "{}")).AssertProblemAsync(403);
+        await (await Send(token, HttpMethod.Get, $"/api/projects/{other}/runs/{otherRun}")).AssertProblemAsync(403);
+        await (await Send(token, HttpMethod.Get, "/api/deadletters")).AssertProblemAsync(403);
+        await (await Send(token, HttpMethod.Get, "/api/costs/top")).AssertProblemAsync(403);
+
+        var stored = await (await Send("key-one", HttpMethod.Get, run)).JsonAsync();
+        Assert.Equal("Pipeline queued", (string)stored["message"]!);
+    }
+
+    [Fact]
+    public async Task ARunLinkReadsThatRunOnly()
+    {
+        var runId = await StartWithAsync("key-one", P);
+        var sibling = await StartWithAsync("key-one", P);
+        var link = await LinkAsync("key-two", P, $$"""{"runId":"{{runId}}","expiresIn":"PT1H"}""");
+        var token = (string)link["token"]!;
+        Assert.EndsWith($"/api/dashboard/projects/{P}/runs/{runId}#token={token}", (string)link["url"]!, StringComparison.Ordinal);
+        var expiresAt = DateTimeOffset.Parse((string)link["expiresAt"]!, System.Globalization.CultureInfo.InvariantCulture);
+        Assert.InRange(expiresAt - DateTimeOffset.UtcNow, TimeSpan.FromMinutes(55), TimeSpan.FromMinutes(61));
+
+        Assert.Equal(HttpStatusCode.OK, (await Send(token, HttpMethod.Get, $"/api/projects/{P}/runs/{runId}")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await Send(token, HttpMethod.Get, $"/api/projects/{P}/runs/{runId}/costs")).StatusCode);
+        var detail = await (await Send(token, HttpMethod.Get, $"/api/projects/{P}/runs/{sibling}")).AssertProblemAsync(403);
+        Assert.Contains($"run '{runId}'", detail, StringComparison.Ordinal);
+        await (await Send(token, HttpMethod.Get, $"/api/projects/{P}/runs")).AssertProblemAsync(403);
+        await (await Send(token, HttpMethod.Get, $"/api/projects/{P}/runs/latest")).AssertProblemAsync(403);
+        await (await Send(token, HttpMethod.Get, $"/api/costs/summary?projectId={P}")).AssertProblemAsync(403);
+    }
+
+    [Fact]
+    public async Task TamperedAndExpiredLinksAre401()
+    {
+        var runId = await StartWithAsync("key-one", P);
+        var token = (string)(await LinkAsync("key-one", P, $$"""{"runId":"{{runId}}"}"""))["token"]!;
+        var url = $"/api/projects/{P}/runs/{runId}";
+
+        // Swap the payload for one naming the whole project, keeping the signature: refused.
+        var forged = Credentials.ReadTokenPrefix
+            + Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes($$"""{"p":"{{P}}","exp":4102444800}""")).TrimEnd('=').Replace('+', '-').Replace('/', '_')
+            + token[token.IndexOf('.', StringComparison.Ordinal)..];
+        var detail = await (await Send(forged, HttpMethod.Get, $"/api/projects/{P}/runs")).AssertProblemAsync(401);
+        Assert.Contains("signature", detail, StringComparison.Ordinal);
+        await (await Send(token[..^2] + (token[^2] == 'A' ? "BB" : "AA"), HttpMethod.Get, url)).AssertProblemAsync(401);
+        await (await Send(token[..20], HttpMethod.Get, url)).AssertProblemAsync(401);
+
+        // One minted with the app's secret an hour ago for half an hour.
+        var past = new FixedClock(DateTimeOffset.UtcNow.AddHours(-1));
+        var expired = AuthCredentials.For(Secret, past).MintReadToken(P, runId, past.GetUtcNow().AddMinutes(30));
+        detail = await (await Send(expired, HttpMethod.Get, url)).AssertProblemAsync(401);
+        Assert.Contains("expired", detail, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("P0D")]
+    [InlineData("-PT1H")]
+    [InlineData("P91D")]
+    [InlineData("tomorrow")]
+    public async Task ALinkLifetimeOutsideItsBoundsIs400(string expiresIn)
+    {
+        var response = await Send("key-one", HttpMethod.Post, $"/api/projects/{P}/links", $$"""{"expiresIn":"{{expiresIn}}"}""");
+        Assert.Contains("'expiresIn'", await response.AssertProblemAsync(400), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ALinkForAMissingRunIs404()
+    {
+        await (await Send("key-one", HttpMethod.Post, $"/api/projects/{P}/links", """{"runId":"RUN_nope"}""")).AssertProblemAsync(404);
+    }
+
+    [Fact]
+    public void EveryHttpFunctionDeclaresItsAccessAndTheHostServesThemAnonymously()
+    {
+        var assembly = typeof(RunLedger.Hosting.LedgerServices).Assembly;
+        var declared = (from type in assembly.GetTypes()
+                        from method in type.GetMethods()
+                        let function = method.GetCustomAttributes(typeof(Microsoft.Azure.Functions.Worker.FunctionAttribute), false).Cast<Microsoft.Azure.Functions.Worker.FunctionAttribute>().SingleOrDefault()
+                        where function is not null
+                        select (function.Name, Access: method.GetCustomAttributes(typeof(AccessAttribute), false).Cast<AccessAttribute>().SingleOrDefault()))
+                       .ToDictionary(f => f.Name, f => f.Access);
+
+        foreach (var (name, _, _, auth, _) in RunLedger.Hosting.OpenApiDocument.HttpFunctions(assembly))
+        {
+            Assert.True(declared[name] is not null, $"{name} declares no [Access]");
+            Assert.Equal(Microsoft.Azure.Functions.Worker.AuthorizationLevel.Anonymous, auth);
+        }
+        Assert.Equal(["GetOpenApiDocument", "Health"], declared.Where(d => d.Value?.Need == Need.Anyone).Select(d => d.Key).Order());
+        Assert.Equal(["CreateProjectKey", "ListDeadLetters"], declared.Where(d => d.Value?.Need == Need.Admin).Select(d => d.Key).Order());
+    }
+
+    [Fact]
+    public async Task KeysAndTokensNeverReachTheLogs()
+    {
+        var key = await ProjectKeyAsync(P);
+        var token = (string)(await LinkAsync(key, P))["token"]!;
         await Client.GetAsync($"/api/projects/{P}/runs?code=key-one");
         await Client.GetAsync($"/api/projects/{P}/runs/RUN_missing?code=key-two");
-        await Client.PostJsonAsync($"/api/pipelines?code=key-one", $$"""{"projectId":"{{P}}"}""");
+        await Client.PostJsonAsync($"/api/pipelines?code={key}", $$"""{"projectId":"{{P}}"}""");
+        await Client.GetAsync($"/api/projects/{P}/runs?code={token}");
         await Client.GetAsync($"/api/projects/{P}/runs?code=wrong-key-three");
 
         Assert.Contains(App.Harness.Logs, l => l.Message.Contains(P, StringComparison.Ordinal)); // the requests were logged about
-        Assert.DoesNotContain(App.Harness.Logs, l => l.Message.Contains("key-one", StringComparison.Ordinal)
-            || l.Message.Contains("key-two", StringComparison.Ordinal) || l.Message.Contains("wrong-key-three", StringComparison.Ordinal));
+        foreach (var secret in new[] { "key-one", "key-two", "wrong-key-three", key, token, Secret })
+        {
+            Assert.DoesNotContain(App.Harness.Logs, l => l.Message.Contains(secret, StringComparison.Ordinal));
+        }
     }
 }

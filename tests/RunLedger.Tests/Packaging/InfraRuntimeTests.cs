@@ -39,7 +39,7 @@ public sealed partial class InfraRuntimeTests
         var flexSettings = ObjectVariable(FunctionApp, "commonSettings") + RepoFiles.Read(Path.Combine("infra", "main.bicep"));
         Assert.DoesNotContain("FUNCTIONS_WORKER_RUNTIME", flexSettings, StringComparison.Ordinal);
         Assert.DoesNotContain("FUNCTIONS_EXTENSION_VERSION", flexSettings, StringComparison.Ordinal);
-        Assert.Matches(@"appSettings\s*=\s*union\(commonSettings,\s*runLedgerSettings,\s*isFlex \? \{\} : premiumSettings\)", FunctionApp);
+        Assert.Matches(@"appSettings\s*=\s*union\(commonSettings,\s*runLedgerSettings,\s*accessSettings,\s*isFlex \? \{\} : premiumSettings\)", FunctionApp);
     }
 
     [Fact]

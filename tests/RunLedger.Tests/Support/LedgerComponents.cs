@@ -40,6 +40,8 @@ public sealed class LedgerComponents : IAsyncLifetime
     public static Microsoft.AspNetCore.Http.HttpRequest Request(string? query = null, string? body = null, params (string Name, string Value)[] headers)
     {
         var context = new Microsoft.AspNetCore.Http.DefaultHttpContext();
+        // In process there is no access middleware: the caller is an admin, as in an open Development app.
+        context.Features.Set(RunLedger.Access.Caller.Admin);
         if (query is not null) context.Request.QueryString = new Microsoft.AspNetCore.Http.QueryString(query);
         if (body is not null)
         {
