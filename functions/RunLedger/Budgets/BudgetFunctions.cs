@@ -1,3 +1,4 @@
+using RunLedger.Access;
 using Microsoft.Azure.Functions.Worker;
 using RunLedger.Ledger;
 using RunLedger.Runs;
@@ -13,8 +14,9 @@ namespace RunLedger.Budgets;
 public sealed class BudgetFunctions(BudgetLedger budgets, LedgerStorage storage, TimeProvider clock)
 {
     [Function("GetProjectBudget")]
+    [Access(Need.Read)]
     public async Task<IResult> GetBudget(
-        [HttpTrigger(AuthorizationLevel.Function, "get", Route = "projects/{projectId}/budget")] HttpRequest request,
+        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "projects/{projectId}/budget")] HttpRequest request,
         string projectId, CancellationToken cancellationToken)
     {
         RunsFunctions.CheckProject(projectId);

@@ -64,6 +64,9 @@ public sealed class CallbackSender : IDisposable
         };
     }
 
+    /// <summary>Tests only: opens the connection to a checked address instead of a socket (so a broken guard can never reach out).</summary>
+    internal Func<IPEndPoint, CancellationToken, ValueTask<Stream>>? ConnectOverride { get; set; }
+
     private async ValueTask<Stream> ConnectAsync(SocketsHttpConnectionContext context, CancellationToken cancellationToken)
     {
         var host = context.DnsEndPoint.Host;
@@ -75,6 +78,7 @@ public sealed class CallbackSender : IDisposable
                 throw new CallbackRefusedException($"'{host}' resolves to {address}, {refusal}, which callbacks may never reach.");
             }
         }
+        if (ConnectOverride is { } connect) return await connect(new IPEndPoint(addresses[0], context.DnsEndPoint.Port), cancellationToken);
         Exception? last = null;
         foreach (var address in addresses)
         {

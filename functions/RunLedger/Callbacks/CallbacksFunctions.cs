@@ -1,3 +1,4 @@
+using RunLedger.Access;
 using System.Globalization;
 using System.Text.Json.Nodes;
 using Azure.Data.Tables;
@@ -41,8 +42,9 @@ public sealed class CallbacksFunctions(CallbackDelivery delivery, RunStore runs,
         delivery.SweepAsync(cancellationToken);
 
     [Function("ListRunCallbacks")]
+    [Access(Need.Read)]
     public async Task<IResult> ListRunCallbacks(
-        [HttpTrigger(AuthorizationLevel.Function, "get", Route = "projects/{projectId}/runs/{runId}/callbacks")] HttpRequest request,
+        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "projects/{projectId}/runs/{runId}/callbacks")] HttpRequest request,
         string projectId, string runId, CancellationToken cancellationToken)
     {
         await RunsFunctions.FindAsync(runs, projectId, runId, cancellationToken);
