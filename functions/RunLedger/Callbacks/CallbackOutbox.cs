@@ -127,12 +127,18 @@ public sealed partial class CallbackOutbox(LedgerStorage storage, TimeProvider c
             Keys.ScheduleRow(now, projectId, rowKey));
     }
 
+    /// <summary>Longest text field a callback body carries: a run's message may be large, and up to ten records share one transaction (4 MiB).</summary>
+    public const int MaxTextField = 2000;
+
     private static JsonObject Summary(RunRecord run)
     {
         var summary = new JsonObject();
         foreach (var name in RunStore.IndexFields)
         {
-            if (run.Document[name] is { } value) summary[name] = value.DeepClone();
+            if (run.Document[name] is not { } value) continue;
+            summary[name] = value is JsonValue v && v.TryGetValue(out string? text) && text.Length > MaxTextField
+                ? text[..(char.IsHighSurrogate(text[MaxTextField - 1]) ? MaxTextField - 1 : MaxTextField)] + "…"
+                : value.DeepClone();
         }
         if (RunRecord.IsStale(run.Document)) summary["stale"] = true;
         return summary;
