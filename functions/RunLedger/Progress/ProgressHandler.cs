@@ -26,8 +26,8 @@ public enum ReportOutcome
 /// to the fresh run.
 /// </summary>
 public sealed partial class ProgressHandler(
-    RunStore runs, CostLedger costs, CostProjection projection, Budgets.BudgetLedger budgets, RunSignals signals, TimeProvider clock,
-    ILogger<ProgressHandler> logger)
+    RunStore runs, EventStore events, CostLedger costs, CostProjection projection, Budgets.BudgetLedger budgets, RunSignals signals,
+    TimeProvider clock, ILogger<ProgressHandler> logger)
 {
     // Transaction layout: see SaveAsync (0 run, 1 index), then these.
     private const int EventIdAction = 2;
@@ -59,6 +59,11 @@ public sealed partial class ProgressHandler(
             // set times before the run existed: it is replaced, and the agent's kept in the event.
             report = report.WithinWindow(CreatedAt(run));
             ReportEffects.Apply(run, report, now);
+            if (ReportEffects.NeedsRebuild(run))
+            {
+                // Rare: reports dated after the final one were merged before it arrived.
+                ReportEffects.Rebuild(run, [.. await HistoryAsync(run, cancellationToken), report]);
+            }
             run.EventCount = sequence;
 
             var marker = new TableEntity(report.ProjectId, Keys.EventIdRow(report.RunId, report.EventId))
@@ -115,6 +120,23 @@ public sealed partial class ProgressHandler(
                 Telemetry.LedgerTelemetry.StorageRetry("etag-conflict");
                 await Contention.DelayAsync(attempt, cancellationToken);
             }
+        }
+    }
+
+    /// <summary>Every report applied to the run so far, read back from its events.</summary>
+    private async Task<List<ProgressReport>> HistoryAsync(RunRecord run, CancellationToken cancellationToken)
+    {
+        var history = new List<ProgressReport>();
+        long after = 0;
+        while (true)
+        {
+            var (page, more) = await events.ListAsync(run.ProjectId, run.RunId, after, EventStore.MaxPageSize, cancellationToken);
+            foreach (var evt in page)
+            {
+                after = (long)evt["seq"]!;
+                history.Add(ProgressReport.Parse(evt, (string)evt["eventId"]!, DateTimeOffset.MinValue));
+            }
+            if (!more || page.Count == 0) return history;
         }
     }
 
