@@ -21,9 +21,11 @@ public enum ReportOutcome
 /// <summary>
 /// Applies agent reports to runs, exactly once in effect. One report costs one read of the run
 /// and one entity-group transaction that replaces the run (conditioned on its ETag), updates its
-/// index entry, and adds the event and its event-id marker. A redelivered report fails on the
-/// marker and changes nothing; a concurrent writer fails the ETag and the report is re-applied
-/// to the fresh run.
+/// index entry, and adds the event and its event-id marker. A report with usage also reads the
+/// project's budget row (at the same time as the run) and adds its cost row and the new
+/// month-to-date spend (ETag too) to that transaction, with any budget alerts it raises. A
+/// redelivered report fails on the marker and changes nothing; a concurrent writer fails an ETag
+/// and the report is re-applied to the fresh run and spend.
 /// </summary>
 public sealed partial class ProgressHandler(
     RunStore runs, EventStore events, CostLedger costs, CostProjection projection, Budgets.BudgetLedger budgets, RunSignals signals,
