@@ -37,6 +37,21 @@ if [ ! -f local.settings.json ]; then
   sed "s/\"RunLedger__SigningSecrets\": \"\"/\"RunLedger__SigningSecrets\": \"$secret\"/" \
     local.settings.sample.json >local.settings.json
   echo "Created local.settings.json from local.settings.sample.json (with a new signing secret)."
+else
+  # Settings the host requires (the triggers' %Setting% expressions) that local.settings.json, made
+  # before they existed, lacks are copied in from the sample; everything else is left as it is.
+  node -e '
+    const fs = require("fs");
+    const required = ["RunLedger__ProgressQueue", "RunLedger__StaleSweepSchedule", "RunLedger__RetentionSchedule"];
+    const sample = JSON.parse(fs.readFileSync("local.settings.sample.json", "utf8"));
+    const local = JSON.parse(fs.readFileSync("local.settings.json", "utf8"));
+    local.Values = local.Values || {};
+    const added = required.filter(k => !(k in local.Values));
+    for (const k of added) local.Values[k] = sample.Values[k];
+    if (added.length) {
+      fs.writeFileSync("local.settings.json", JSON.stringify(local, null, 2) + "\n");
+      console.log("Added to local.settings.json from the sample: " + added.join(", "));
+    }'
 fi
 
 # Settings added to the sample since local.settings.json was created (e.g. a new queue a trigger

@@ -57,6 +57,10 @@ param agentPrincipalType string = 'ServicePrincipal'
 @description('Optional: principal (object) id of the person or pipeline that deploys (azd fills in the signed-in user). Only used for Elastic Premium, which needs the package uploaded to blob storage.')
 param deployerPrincipalId string = ''
 
+@description('Days after which final runs are deleted by the retention purge; 0 keeps every run.')
+@minValue(0)
+param retentionDays int = 0
+
 @minValue(1)
 @maxValue(1000)
 param flexMaximumInstanceCount int = 40
@@ -185,6 +189,11 @@ module api 'app/function-app.bicep' = {
       RunLedger__DashboardBaseUrl: dashboardBaseUrl
       // The table and queues are created above; skip the app's create-if-missing calls on every (cold) start.
       RunLedger__CreateStorageOnStart: 'false'
+      // Required, not just defaults: the timers' schedules are %RunLedger__StaleSweepSchedule% and
+      // %RunLedger__RetentionSchedule%, resolved by the host (six-field CRON, UTC on Linux).
+      RunLedger__StaleSweepSchedule: '0 */5 * * * *'
+      RunLedger__RetentionSchedule: '0 30 3 * * *'
+      RunLedger__RetentionDays: string(retentionDays)
     }
     adminKeys: adminKeys
     signingSecrets: signingSecrets

@@ -43,6 +43,9 @@ public sealed class BenchLedger : IAsyncDisposable
             ["RunLedger:JobsQueue"] = $"{prefix}-jobs-{Unique()}",
             ["RunLedger:ProgressQueue"] = $"{prefix}-progress-{Unique()}",
             ["RunLedger:CallbacksQueue"] = $"{prefix}-callbacks-{Unique()}",
+            // The host needs the timers' schedules; none comes during a benchmark.
+            ["RunLedger:StaleSweepSchedule"] = "0 0 0 1 1 *",
+            ["RunLedger:RetentionSchedule"] = "0 0 0 1 1 *",
         };
         foreach (var (key, value) in more) settings[key] = value;
         var ledger = new BenchLedger(settings);

@@ -77,12 +77,12 @@ public static class OutboxFields
 /// </summary>
 public sealed partial class CallbackOutbox(LedgerStorage storage, TimeProvider clock, ILogger<CallbackOutbox> logger)
 {
-    /// <summary>The records a save of <paramref name="run"/> raises: it became final, or stale.</summary>
-    public IReadOnlyList<CallbackRecord> ForRunChange(RunRecord run)
+    /// <summary>The records a save of <paramref name="run"/> raises (<paramref name="change"/>): it became final, or stale.</summary>
+    public IReadOnlyList<CallbackRecord> ForRunChange(RunRecord run, RunChange change)
     {
         var events = new List<(string Event, string Key)>();
-        if (!RunStatus.IsTerminal(run.StoredStatus) && RunStatus.IsTerminal(run.Status)) events.Add((run.Status, run.Status));
-        if (!run.StoredStale && RunRecord.IsStale(run.Document)) events.Add((CallbackConfig.Stale, FormattableString.Invariant($"{CallbackConfig.Stale}.{run.Version}")));
+        if (change.BecameFinal) events.Add((run.Status, run.Status));
+        if (change.BecameStale) events.Add((CallbackConfig.Stale, FormattableString.Invariant($"{CallbackConfig.Stale}.{run.Version}")));
         if (events.Count == 0) return [];
         var callbacks = CallbackConfig.Read(run.Document["configSnapshot"]);
         if (callbacks.Count == 0) return [];
@@ -140,7 +140,6 @@ public sealed partial class CallbackOutbox(LedgerStorage storage, TimeProvider c
                 ? text[..(char.IsHighSurrogate(text[MaxTextField - 1]) ? MaxTextField - 1 : MaxTextField)] + "…"
                 : value.DeepClone();
         }
-        if (RunRecord.IsStale(run.Document)) summary["stale"] = true;
         return summary;
     }
 

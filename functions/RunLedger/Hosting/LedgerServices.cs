@@ -55,6 +55,9 @@ public static class LedgerServices
         services.AddSingleton<Callbacks.CallbackSender>();
         services.AddSingleton<Callbacks.CallbackDelivery>();
         services.AddSingleton<Budgets.BudgetLedger>();
+        services.AddSingleton<Lifecycle.RunCanceller>();
+        services.AddSingleton<Lifecycle.StaleSweep>();
+        services.AddSingleton<Lifecycle.RetentionPurge>();
         return services;
     }
 }

@@ -14,11 +14,13 @@ namespace RunLedger.Ledger;
 /// <c>run|{runId}</c> the run; <c>idx|{invertedTicks}|{runId}</c> its newest-first index entry;
 /// <c>idem|{sha256(Idempotency-Key)}</c>; <c>config</c> the project's config;
 /// <c>evt|{runId}|{seq}</c> applied reports; <c>eid|{runId}|{sha256(eventId)}</c> their event ids;
-/// <c>cost|{runId}|{seq}</c> the cost rows of reports with usage;
-/// <c>cb|{runId}|{event}|{i}</c> and <c>cbb|{month}|{threshold}|{i}</c> callback outbox records;
+/// <c>cost|{runId}|{seq}</c> the cost rows of reports with usage; <c>act|{runId}</c> one row per
+/// active (queued or running) run, for the stale sweep; <c>counts</c> the project's runs per status.
+/// Cost analytics live in <see cref="CostsPartition"/>, and every project with runs has a row in
+/// <see cref="ProjectsPartition"/>.
+/// Callbacks: <c>cb|{runId}|{event}|{i}</c> and <c>cbb|{month}|{threshold}|{i}</c> outbox records;
 /// <c>cbsec|{runId}</c> a run's callback secrets; <c>budget</c> and <c>spend|{month}</c> the
-/// project's spend. Cost analytics live in <see cref="CostsPartition"/>, due callback deliveries
-/// in <see cref="CallbackSchedulePartition"/>.
+/// project's spend; due callback deliveries in <see cref="CallbackSchedulePartition"/>.
 /// Dead letters live in their own partition, <see cref="DeadLetterPartition"/>, which no
 /// project id can name.
 /// </remarks>
@@ -43,6 +45,24 @@ public static partial class Keys
         };
 
     public const string ConfigRow = "config";
+
+    /// <summary>The project's runs per status and stale, kept in the transactions that change them.</summary>
+    public const string CountsRow = "counts";
+
+    /// <summary>One row per project that has runs (row key = project id): what the timers iterate.</summary>
+    public const string ProjectsPartition = "~projects";
+
+    /// <summary>The active-runs index entry of a queued or running run.</summary>
+    public static string ActiveRow(string runId) => "act|" + runId;
+
+    public const string ActivePrefix = "act|";
+
+    /// <summary>The first key after every active row ('}' follows '|').</summary>
+    public const string ActiveEnd = "act}";
+
+    /// <summary>The index rows of runs created before <paramref name="at"/> start here (newest first).</summary>
+    public static string IndexRowsCreatedBefore(DateTimeOffset at) =>
+        FormattableString.Invariant($"idx|{DateTimeOffset.MaxValue.UtcTicks - at.UtcTicks + 1:D19}|");
 
     public const string DeadLetterPartition = "~deadletters";
 

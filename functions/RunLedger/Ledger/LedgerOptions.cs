@@ -60,6 +60,22 @@ public sealed partial class LedgerOptions
     /// <summary>Creates the table and queues at start-up when missing (local and test runs).</summary>
     public bool CreateStorageOnStart { get; set; } = true;
 
+    /// <summary>
+    /// CRON schedule of the stale sweep. The host reads it (the timer's <c>%RunLedger__StaleSweepSchedule%</c>),
+    /// so it must be set as an app setting; the value here only documents the default.
+    /// </summary>
+    public string StaleSweepSchedule { get; set; } = DefaultStaleSweepSchedule;
+
+    public const string DefaultStaleSweepSchedule = "0 */5 * * * *";
+
+    /// <summary>CRON schedule of the retention purge; like the sweep's, read by the host and required as a setting.</summary>
+    public string RetentionSchedule { get; set; } = DefaultRetentionSchedule;
+
+    public const string DefaultRetentionSchedule = "0 30 3 * * *";
+
+    /// <summary>Final runs that ended more than this many days ago are deleted by the retention purge; 0 keeps them all.</summary>
+    public int RetentionDays { get; set; }
+
 
 
 
@@ -84,6 +100,10 @@ public sealed partial class LedgerOptions
         if (!TableNamePattern().IsMatch(options.TableName) || string.Equals(options.TableName, "tables", StringComparison.OrdinalIgnoreCase))
         {
             return $"'{options.TableName}' is not a valid table name: 3-63 letters or digits, starting with a letter, and not 'tables'.";
+        }
+        if (options.RetentionDays < 0)
+        {
+            return $"RetentionDays must be 0 (keep every run) or a number of days; got {options.RetentionDays}.";
         }
         if (options.CallbackTimeout <= TimeSpan.Zero || options.CallbackTimeout > TimeSpan.FromMinutes(1))
         {

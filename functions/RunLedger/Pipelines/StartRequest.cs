@@ -18,6 +18,9 @@ public sealed record StartRequest(
     /// <summary>Reserved: <c>/runs/latest</c> names the newest run, so no run may be called that.</summary>
     public const string ReservedRunId = "latest";
 
+    /// <summary>Reserved: <c>/runs/counts</c> answers the project's counts.</summary>
+    public const string CountsRunId = "counts";
+
     public static StartRequest Parse(JsonObject body)
     {
         var projectId = JsonBody.OptionalString(body, "projectId");
@@ -35,6 +38,10 @@ public sealed record StartRequest(
         {
             throw LedgerException.BadRequest("'runId' may not be 'latest': that name is reserved for the newest run.");
         }
+        if (string.Equals(runId, CountsRunId, StringComparison.OrdinalIgnoreCase))
+        {
+            throw LedgerException.BadRequest("'runId' may not be 'counts': that name is reserved for the project's run counts.");
+        }
 
         var dossierId = JsonBody.OptionalString(body, "dossierId");
         if (dossierId is not null && Keys.Problem("dossierId", dossierId) is { } dossierProblem) throw LedgerException.BadRequest(dossierProblem);
@@ -44,7 +51,11 @@ public sealed record StartRequest(
               ?? throw LedgerException.BadRequest($"'triggeredBy' must be one of {string.Join(", ", RunRules.TriggerSources)}.")
             : "api";
 
-        if (JsonBody.OptionalObject(body, "config") is { } config) Costs.CostLedger.CheckInvoiceSettings(config, "config.invoice");
+        if (JsonBody.OptionalObject(body, "config") is { } config)
+        {
+            Costs.CostLedger.CheckInvoiceSettings(config, "config.invoice");
+            Lifecycle.ActiveRuns.CheckPipelineSettings(config, "config.pipeline");
+        }
 
         return new StartRequest(
             projectId!,

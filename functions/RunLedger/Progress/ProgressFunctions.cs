@@ -78,13 +78,14 @@ public sealed class ProgressFunctions(
         }
         var idempotencyKey = request.Headers.TryGetValue("Idempotency-Key", out var key) ? key.ToString() : null;
         var report = ProgressReport.Parse(body, idempotencyKey ?? Guid.NewGuid().ToString(), clock.GetUtcNow());
-        var (outcome, sequence) = await handler.ApplyAsync(report, cancellationToken);
+        var (outcome, sequence, runStatus) = await handler.ApplyAsync(report, cancellationToken);
+        // runStatus tells the agent where the run stands: once it is cancelled (or otherwise final), stop.
         return outcome switch
         {
             ReportOutcome.RunNotFound => throw LedgerException.NotFound($"Run '{runId}' does not exist in project '{projectId}'."),
-            ReportOutcome.Duplicate => TypedResults.Ok(new JsonObject { ["eventId"] = report.EventId, ["duplicate"] = true }),
+            ReportOutcome.Duplicate => TypedResults.Ok(new JsonObject { ["eventId"] = report.EventId, ["duplicate"] = true, ["runStatus"] = runStatus }),
             _ => TypedResults.Accepted(RunsFunctions.RunPath(projectId, runId) + "/events",
-                new JsonObject { ["eventId"] = report.EventId, ["seq"] = sequence, ["duplicate"] = false }),
+                new JsonObject { ["eventId"] = report.EventId, ["seq"] = sequence, ["duplicate"] = false, ["runStatus"] = runStatus }),
         };
     }
 

@@ -18,6 +18,16 @@ public enum ReportOutcome
     RunNotFound,
 }
 
+/// <summary>What applying a report did, and the run's status after it (so an agent learns that the run was cancelled).</summary>
+public readonly record struct ReportResult(ReportOutcome Outcome, long Sequence, string? RunStatus)
+{
+    public void Deconstruct(out ReportOutcome outcome, out long sequence)
+    {
+        outcome = Outcome;
+        sequence = Sequence;
+    }
+}
+
 /// <summary>
 /// Applies agent reports to runs, exactly once in effect. One report costs one read of the run
 /// and one entity-group transaction that replaces the run (conditioned on its ETag), updates its
@@ -34,7 +44,7 @@ public sealed partial class ProgressHandler(
     // Transaction layout: see SaveAsync (0 run, 1 index), then these.
     private const int EventIdAction = 2;
 
-    public async Task<(ReportOutcome Outcome, long Sequence)> ApplyAsync(ProgressReport report, CancellationToken cancellationToken)
+    public async Task<ReportResult> ApplyAsync(ProgressReport report, CancellationToken cancellationToken)
     {
         using var scope = logger.BeginScope(new Dictionary<string, object> { ["ProjectId"] = report.ProjectId, ["RunId"] = report.RunId });
         using var activity = Telemetry.LedgerTelemetry.StartActivity("ApplyReport");
@@ -50,12 +60,13 @@ public sealed partial class ProgressHandler(
             if (run is null)
             {
                 LogRunNotFound(logger, report.EventId);
-                return (ReportOutcome.RunNotFound, 0);
+                return new(ReportOutcome.RunNotFound, 0, null);
             }
 
             var now = clock.GetUtcNow();
             var sequence = run.EventCount + 1;
             var wasTerminal = RunStatus.IsTerminal(run.Status);
+            var storedStatus = run.Status;
             var before = CostProjection.Snapshot.Of(run);
             // A timestamp far outside the run's life (a wrong agent clock) must not pin fields or
             // set times before the run existed: it is replaced, and the agent's kept in the event.
@@ -99,12 +110,12 @@ public sealed partial class ProgressHandler(
 
             try
             {
-                await runs.SaveAsync(run, rows, cancellationToken, alerts);
+                await runs.SaveAsync(run, rows, cancellationToken, callbacks: alerts);
                 LogApplied(logger, report.EventId, sequence, run.Status);
                 Telemetry.LedgerTelemetry.ReportApplied();
                 signals.Notify(report.ProjectId, report.RunId);
                 await projection.SyncAsync(run, cancellationToken);
-                return (ReportOutcome.Applied, sequence);
+                return new(ReportOutcome.Applied, sequence, run.Status);
             }
             catch (TableTransactionFailedException e) when (e.Status == 409 && e.FailedTransactionActionIndex == EventIdAction)
             {
@@ -112,7 +123,7 @@ public sealed partial class ProgressHandler(
                 Telemetry.LedgerTelemetry.ReportDuplicate();
                 // The first delivery may have stopped between the run and its analytics; finish that.
                 if (before is not null) await projection.SyncAsync(before, cancellationToken);
-                return (ReportOutcome.Duplicate, 0);
+                return new(ReportOutcome.Duplicate, 0, storedStatus);
             }
             catch (TableTransactionFailedException e) when (
                 (e.Status == 412 || (e.Status == 409 && e.FailedTransactionActionIndex == budgetAction)) && attempt < Contention.MaxAttempts)
@@ -136,6 +147,8 @@ public sealed partial class ProgressHandler(
             foreach (var evt in page)
             {
                 after = (long)evt["seq"]!;
+                // The ledger's own events (cancel, stale sweep) are not reports.
+                if (Lifecycle.LedgerEvents.IsLedgerEvent(evt)) continue;
                 history.Add(ProgressReport.Parse(evt, (string)evt["eventId"]!, DateTimeOffset.MinValue));
             }
             if (!more || page.Count == 0) return history;

@@ -91,6 +91,7 @@ public static class ReportEffects
     private static string TargetStatus(ProgressReport report, string finalAgent)
     {
         if (report.Status == RunStatus.Failed || report.RunStatus == RunStatus.Failed) return RunStatus.Failed;
+        if (report.RunStatus == RunStatus.Cancelled) return RunStatus.Cancelled;
         if (report.RunStatus == RunStatus.Completed
             || (report.Status == RunStatus.Completed && string.Equals(report.Agent, finalAgent, StringComparison.OrdinalIgnoreCase)))
         {

@@ -36,6 +36,7 @@ public sealed class ConfigFunctions(RunStore store, Budgets.BudgetLedger budgets
         RunsFunctions.CheckProject(projectId);
         var config = await JsonBody.ReadObjectAsync(request, cancellationToken);
         Costs.CostLedger.CheckInvoiceSettings(config, "invoice");
+        Lifecycle.ActiveRuns.CheckPipelineSettings(config, "pipeline");
         Callbacks.CallbackConfig.Check(config, "", environment.IsDevelopment);
         await budgets.PutConfigAsync(projectId, config, cancellationToken);
         return TypedResults.Ok(config);

@@ -49,13 +49,23 @@ public sealed class RunRecord
 
     public string Status => (string?)Document["status"] ?? RunStatus.Queued;
 
-    /// <summary>The status as last read from or written to storage, so a save knows what it changes (callbacks fire on the change).</summary>
-    public string StoredStatus { get; set; } = RunStatus.Queued;
+    /// <summary>Whether the stale sweep marked the run (<c>stale: true</c>); cleared by the next change.</summary>
+    public bool Stale => Document["stale"] is JsonValue v && v.TryGetValue(out bool stale) && stale;
 
-    /// <summary>Whether the run was marked stale as last read from or written to storage.</summary>
+    /// <summary>Status and stale as stored (null for a run not yet created): what a save changes them from.</summary>
+    public string? StoredStatus { get; set; }
+
     public bool StoredStale { get; set; }
 
-    /// <summary>The run's <c>stale</c> mark: true while nothing has happened for longer than it should.</summary>
-    public static bool IsStale(JsonObject document) =>
-        document["stale"] is JsonValue v && v.TryGetValue(out bool stale) && stale;
+    /// <summary>
+    /// When something last happened to the run (a report, a PATCH, its start): every save but the
+    /// stale sweep's moves it. Null for runs stored before it was kept (their <c>updatedAt</c> stands in).
+    /// </summary>
+    public DateTimeOffset? LastActivity { get; set; }
+
+    /// <summary>The row of the Idempotency-Key that created the run, so retention can delete it too.</summary>
+    public string? IdempotencyRow { get; set; }
+
+    /// <summary>The change the next save makes to status and stale, compared with the stored run.</summary>
+    public RunChange Change => new(StoredStatus, StoredStale, Status, Stale);
 }

@@ -16,6 +16,7 @@ public static class RunRules
     [
         "projectId", "clientId", "runId", "createdAt", "updatedAt", "startedAt", "completedAt",
         "seedData", "configSnapshot", "totalTokens", "totalCost", "totalCostMicros", "invoice", "unpricedSteps",
+        "stale", "staleSince", "cancelReason",
     ];
 
     private static readonly HashSet<string> StringFields =
@@ -136,7 +137,7 @@ public static class RunRules
             if (!RunStatus.CanMove(current, next))
             {
                 throw LedgerException.Conflict(
-                    $"The run is '{current}' and cannot move to '{next}': status only moves forward and completed or failed runs are final.");
+                    $"The run is '{current}' and cannot move to '{next}': status only moves forward and completed, failed or cancelled runs are final.");
             }
             MoveStatus(run, next, now);
         }
@@ -160,8 +161,8 @@ public static class RunRules
     /// <summary>Field order of a run document: the original run index's, then any other field by name.</summary>
     private static readonly string[] FieldOrder =
     [
-        "projectId", "runId", "dossierId", "status", "step", "message", "progress", "error", "triggeredBy",
-        "createdAt", "updatedAt", "startedAt", "completedAt",
+        "projectId", "runId", "dossierId", "status", "step", "message", "progress", "error", "stale", "staleSince", "cancelReason",
+        "triggeredBy", "createdAt", "updatedAt", "startedAt", "completedAt",
         "payloadKey", "narrationKey", "musicKey", "beatGridKey", "finalVideoKey", "exportBundleKey",
         "videoUrl", "creditsUrl", "pipelineMode", "dashboardUrl", "voice", "music", "artifacts",
         "totalTokens", "totalCost", "totalCostMicros", "unpricedSteps", "invoice", "seedData", "configSnapshot",

@@ -1,8 +1,8 @@
 namespace RunLedger.Runs;
 
 /// <summary>
-/// The run lifecycle: queued → running → completed | failed. Status only moves forward and the
-/// two terminal states are final.
+/// The run lifecycle: queued → running → completed | failed | cancelled. Status only moves forward
+/// and the three terminal states are final.
 /// </summary>
 public static class RunStatus
 {
@@ -10,6 +10,10 @@ public static class RunStatus
     public const string Running = "running";
     public const string Completed = "completed";
     public const string Failed = "failed";
+    public const string Cancelled = "cancelled";
+
+    /// <summary>Every canonical status, in lifecycle order.</summary>
+    public static readonly IReadOnlyList<string> All = [Queued, Running, Completed, Failed, Cancelled];
 
     /// <summary>Maps a status or one of its accepted aliases (any case) to the canonical name.</summary>
     public static string? Normalize(string? value) =>
@@ -19,10 +23,11 @@ public static class RunStatus
             "RUNNING" => Running,
             "COMPLETED" or "COMPLETE" or "DONE" or "SUCCEEDED" => Completed,
             "FAILED" or "ERROR" => Failed,
+            "CANCELLED" or "CANCELED" => Cancelled,
             _ => null,
         };
 
-    public static bool IsTerminal(string status) => status is Completed or Failed;
+    public static bool IsTerminal(string? status) => status is Completed or Failed or Cancelled;
 
     private static int Rank(string status) => status switch
     {
@@ -35,5 +40,5 @@ public static class RunStatus
     public static bool CanMove(string current, string next) =>
         current == next || (!IsTerminal(current) && Rank(next) > Rank(current));
 
-    public static string Describe() => "queued, running, completed or failed (aliases: pending, complete, done, succeeded, error)";
+    public static string Describe() => "queued, running, completed, failed or cancelled (aliases: pending, complete, done, succeeded, error, canceled)";
 }

@@ -6,12 +6,23 @@ using Azure.Data.Tables;
 
 namespace RunLedger.Runs;
 
+/// <summary>How a save counts for the stale sweep.</summary>
+public enum RunSave
+{
+    /// <summary>Something happened to the run (a report, a PATCH, a cancel): it is not stale.</summary>
+    Activity,
+
+    /// <summary>The stale sweep's own change: the time of the last activity stays as it was.</summary>
+    Sweep,
+}
+
 /// <summary>
 /// Reads and writes runs in the ledger table. Every change to a run rewrites its row (conditioned
 /// on the ETag read) and its index entry in one entity-group transaction, together with whatever
-/// rows the change adds (events, costs, idempotency records).
+/// rows the change adds (events, costs, idempotency records) and the rows that follow the run's
+/// lifecycle (<see cref="LifecycleActionsAsync"/>: the project's counts, the active-runs index).
 /// </summary>
-public sealed class RunStore(LedgerStorage storage, Callbacks.CallbackOutbox outbox)
+public sealed class RunStore(LedgerStorage storage, Callbacks.CallbackOutbox outbox, TimeProvider clock)
 {
     private TableClient Table => storage.Table;
 
@@ -23,7 +34,7 @@ public sealed class RunStore(LedgerStorage storage, Callbacks.CallbackOutbox out
     [
         "projectId", "runId", "dossierId", "status", "step", "message", "progress", "error", "triggeredBy",
         "createdAt", "updatedAt", "startedAt", "completedAt",
-        "totalTokens", "totalCost", "totalCostMicros", "unpricedSteps", "dashboardUrl",
+        "totalTokens", "totalCost", "totalCostMicros", "unpricedSteps", "dashboardUrl", "stale",
     ];
 
     public async Task<RunRecord?> GetAsync(string projectId, string runId, CancellationToken cancellationToken)
@@ -33,80 +44,223 @@ public sealed class RunStore(LedgerStorage storage, Callbacks.CallbackOutbox out
     }
 
     /// <summary>
-    /// Inserts a new run, its index entry and optionally an idempotency record, all or nothing.
-    /// A conflict surfaces as <see cref="TableTransactionFailedException"/> (409) naming the
-    /// action: 0 = the run row, 2 = the idempotency record.
+    /// Inserts a new run, its index entry and optionally an idempotency record, all or nothing,
+    /// with its lifecycle rows (active-runs entry, project counts). A conflict surfaces as
+    /// <see cref="TableTransactionFailedException"/> (409) naming the action: 0 = the run row,
+    /// 2 = the idempotency record.
     /// </summary>
     /// <param name="extra">Rows created with the run, after the idempotency record (its callback secrets); upserts, so they never conflict.</param>
     public async Task CreateAsync(RunRecord run, string? idempotencyKey, CancellationToken cancellationToken, IEnumerable<TableEntity>? extra = null)
     {
         run.Version = 1;
         run.WriteId = Guid.NewGuid().ToString("N");
-        var actions = new List<TableTransactionAction>
+        run.LastActivity ??= clock.GetUtcNow();
+        run.StoredStatus = null;
+        run.StoredStale = false;
+        if (idempotencyKey is not null) run.IdempotencyRow = Keys.IdempotencyRow(idempotencyKey);
+        var change = run.Change;
+        for (var attempt = 1; ; attempt++)
         {
-            new(TableTransactionActionType.Add, RunEntity(run)),
-            new(TableTransactionActionType.Add, IndexEntity(run)),
-        };
-        if (idempotencyKey is not null)
-        {
-            actions.Add(new(TableTransactionActionType.Add, new TableEntity(run.ProjectId, Keys.IdempotencyRow(idempotencyKey))
+            var actions = new List<TableTransactionAction>
             {
-                ["RunId"] = run.RunId,
-                ["RequestHash"] = run.RequestHash,
-            }));
+                new(TableTransactionActionType.Add, RunEntity(run)),
+                new(TableTransactionActionType.Add, IndexEntity(run)),
+            };
+            if (idempotencyKey is not null)
+            {
+                actions.Add(new(TableTransactionActionType.Add, new TableEntity(run.ProjectId, Keys.IdempotencyRow(idempotencyKey))
+                {
+                    ["RunId"] = run.RunId,
+                    ["RequestHash"] = run.RequestHash,
+                }));
+            }
+            foreach (var row in extra ?? []) actions.Add(new(TableTransactionActionType.UpsertReplace, row));
+            var lifecycle = await LifecycleActionsAsync(actions, run, change, deleteActiveRow: true, cancellationToken);
+            try
+            {
+                run.ETag = (await Table.SubmitAsync(actions, cancellationToken))[0];
+                break;
+            }
+            catch (TableTransactionFailedException e) when (e.Status == 409 && e.FailedTransactionActionIndex == 0)
+            {
+                if (!await CommittedAsync(run, cancellationToken)) throw;
+                break;
+            }
+            catch (TableTransactionFailedException e) when (lifecycle.LostCountsRace(e) && attempt < Contention.MaxAttempts)
+            {
+                await Contention.DelayAsync(attempt, cancellationToken);
+            }
         }
-        foreach (var row in extra ?? []) actions.Add(new(TableTransactionActionType.UpsertReplace, row));
-        try
-        {
-            run.ETag = (await Table.SubmitAsync(actions, cancellationToken))[0];
-        }
-        catch (TableTransactionFailedException e) when (e.Status == 409 && e.FailedTransactionActionIndex == 0)
-        {
-            if (!await CommittedAsync(run, cancellationToken)) throw;
-        }
+        Stored(run);
     }
 
     public const int IdempotencyActionIndex = 2;
 
     /// <summary>
     /// Saves a changed run (412 from storage when someone else changed it since it was read)
-    /// together with <paramref name="extra"/> actions in the same partition. When the save makes
-    /// the run final or stale, the callbacks its config names are added to the same transaction
-    /// (the outbox), with <paramref name="callbacks"/> raised by the caller (budget alerts), and
-    /// queued for delivery once it commits.
+    /// together with <paramref name="extra"/> actions in the same partition, and the lifecycle rows
+    /// the change calls for. A save that is activity (<paramref name="kind"/>) clears <c>stale</c>.
+    /// When the save makes the run final or stale, the callbacks its config names are added to the
+    /// same transaction (the outbox), with <paramref name="callbacks"/> raised by the caller (budget
+    /// alerts), and queued for delivery once it commits.
     /// </summary>
     public async Task SaveAsync(RunRecord run, IEnumerable<TableTransactionAction>? extra, CancellationToken cancellationToken,
-        IReadOnlyList<Callbacks.CallbackRecord>? callbacks = null)
+        RunSave kind = RunSave.Activity, IReadOnlyList<Callbacks.CallbackRecord>? callbacks = null)
     {
+        if (kind == RunSave.Activity) run.LastActivity = clock.GetUtcNow();
+        if ((kind == RunSave.Activity || RunStatus.IsTerminal(run.Status)) && run.Stale)
+        {
+            // Something happened (or the run is over): it is not stale any more.
+            run.Document["stale"] = false;
+            run.Document.Remove("staleSince");
+        }
         run.Version++;
         var previousWriteId = run.WriteId;
         run.WriteId = Guid.NewGuid().ToString("N");
-        var actions = new List<TableTransactionAction>
+        var change = run.Change;
+        var rows = extra?.ToList() ?? [];
+        List<Callbacks.CallbackRecord> raised = [.. outbox.ForRunChange(run, change), .. callbacks ?? []];
+        rows.AddRange(raised.Select(r => new TableTransactionAction(TableTransactionActionType.Add, r.ToEntity())));
+        var deleteActiveRow = true;
+        if (raised.Count > 0)
         {
-            new(TableTransactionActionType.UpdateReplace, RunEntity(run), run.ETag),
-            new(TableTransactionActionType.UpsertReplace, IndexEntity(run)),
-        };
-        if (extra is not null) actions.AddRange(extra);
-        List<Callbacks.CallbackRecord> raised = [.. outbox.ForRunChange(run), .. callbacks ?? []];
-        actions.AddRange(raised.Select(r => new TableTransactionAction(TableTransactionActionType.Add, r.ToEntity())));
-        try
-        {
-            if (raised.Count > 0) await outbox.ScheduleAsync(raised, cancellationToken);
-            run.ETag = (await Table.SubmitAsync(actions, cancellationToken))[0];
-        }
-        catch (Exception e)
-        {
-            if (!(e is TableTransactionFailedException { Status: 412, FailedTransactionActionIndex: 0 }
-                && await CommittedAsync(run, cancellationToken)))
+            try
+            {
+                await outbox.ScheduleAsync(raised, cancellationToken);
+            }
+            catch
             {
                 run.Version--;
                 run.WriteId = previousWriteId;
                 throw;
             }
         }
-        run.StoredStatus = run.Status;
-        run.StoredStale = RunRecord.IsStale(run.Document);
+        for (var attempt = 1; ; attempt++)
+        {
+            var actions = new List<TableTransactionAction>
+            {
+                new(TableTransactionActionType.UpdateReplace, RunEntity(run), run.ETag),
+                new(TableTransactionActionType.UpsertReplace, IndexEntity(run)),
+            };
+            actions.AddRange(rows);
+            var lifecycle = await LifecycleActionsAsync(actions, run, change, deleteActiveRow, cancellationToken);
+            try
+            {
+                run.ETag = (await Table.SubmitAsync(actions, cancellationToken))[0];
+                break;
+            }
+            catch (TableTransactionFailedException e) when (lifecycle.LostCountsRace(e) && attempt < Contention.MaxAttempts)
+            {
+                // Another run of the project changed the counts meanwhile; this run's ETag still holds.
+                await Contention.DelayAsync(attempt, cancellationToken);
+            }
+            catch (TableTransactionFailedException e) when (lifecycle.ActiveRowMissing(e))
+            {
+                // A run started before the active-runs index existed has no entry to delete.
+                deleteActiveRow = false;
+            }
+            catch (Exception e)
+            {
+                if (e is TableTransactionFailedException { Status: 412, FailedTransactionActionIndex: 0 }
+                    && await CommittedAsync(run, cancellationToken))
+                {
+                    break;
+                }
+                run.Version--;
+                run.WriteId = previousWriteId;
+                throw;
+            }
+        }
+        Stored(run);
         if (raised.Count > 0) await outbox.EnqueueAsync(raised, cancellationToken);
+    }
+
+    private static void Stored(RunRecord run)
+    {
+        run.StoredStatus = run.Status;
+        run.StoredStale = run.Stale;
+    }
+
+    /// <summary>Where the lifecycle rows sit in a transaction, to tell which of them a failure names.</summary>
+    private sealed record LifecycleRows(int? CountsIndex, int? ActiveDeleteIndex)
+    {
+        public bool LostCountsRace(TableTransactionFailedException e) =>
+            CountsIndex is { } i && e.FailedTransactionActionIndex == i && e.Status is 409 or 412;
+
+        public bool ActiveRowMissing(TableTransactionFailedException e) =>
+            ActiveDeleteIndex is { } i && e.FailedTransactionActionIndex == i && e.Status == 404;
+    }
+
+    /// <summary>
+    /// The rows that follow a run's lifecycle, appended to its transaction. This is the one place
+    /// that compares the stored run with the saved one (<see cref="RunChange"/>): actions for "became
+    /// final" or "became stale" belong here, so they commit or fail with the change itself.
+    /// <list type="bullet">
+    /// <item>active-runs index: <c>act|{runId}</c> rewritten while the run is queued or running
+    /// (its last activity, when it turns stale), deleted when it becomes final;</item>
+    /// <item>counts: the project's <c>counts</c> row, read and replaced on its ETag when status or
+    /// stale changes; a project's first counted change recounts its index rows and registers the
+    /// project in <see cref="Keys.ProjectsPartition"/>, where the timers find it.</item>
+    /// </list>
+    /// </summary>
+    private async Task<LifecycleRows> LifecycleActionsAsync(
+        List<TableTransactionAction> actions, RunRecord run, RunChange change, bool deleteActiveRow, CancellationToken cancellationToken)
+    {
+        int? countsIndex = null, activeDeleteIndex = null;
+        if (change.IsActive)
+        {
+            actions.Add(new(TableTransactionActionType.UpsertReplace, Lifecycle.ActiveRuns.Entity(run)));
+        }
+        else if (change.WasActive && deleteActiveRow)
+        {
+            activeDeleteIndex = actions.Count;
+            actions.Add(new(TableTransactionActionType.Delete, new TableEntity(run.ProjectId, Keys.ActiveRow(run.RunId)), ETag.All));
+        }
+        if (change.ChangesCounts)
+        {
+            var (counts, row) = await CountsForChangeAsync(run.ProjectId, cancellationToken);
+            counts.Apply(change);
+            countsIndex = actions.Count;
+            actions.Add(CountsAction(counts, run.ProjectId, row));
+        }
+        return new LifecycleRows(countsIndex, activeDeleteIndex);
+    }
+
+    /// <summary>
+    /// The project's counts as stored, with the row's ETag for the swap; when there is no row yet
+    /// (the project's first run, or runs stored before counts were kept), a recount of its index
+    /// rows, and the project is registered for the timers.
+    /// </summary>
+    public async Task<(Lifecycle.RunCounts Counts, TableEntity? Row)> CountsForChangeAsync(string projectId, CancellationToken cancellationToken)
+    {
+        var row = await Table.FindAsync(projectId, Keys.CountsRow, cancellationToken);
+        if (row is not null) return (Lifecycle.RunCounts.From(row), row);
+        await RegisterProjectAsync(projectId, cancellationToken);
+        return (await Lifecycle.RunCounts.RecountAsync(Table, projectId, cancellationToken), null);
+    }
+
+    /// <summary>Adds the counts row, or replaces it on the ETag it was read with.</summary>
+    public static TableTransactionAction CountsAction(Lifecycle.RunCounts counts, string projectId, TableEntity? row) =>
+        row is null
+            ? new(TableTransactionActionType.Add, counts.ToEntity(projectId))
+            : new(TableTransactionActionType.UpdateReplace, counts.ToEntity(projectId), row.ETag);
+
+    /// <summary>
+    /// Records that the project has runs (an idempotent upsert in <see cref="Keys.ProjectsPartition"/>).
+    /// It cannot share the run's transaction (another partition), so it is written before it: a
+    /// failed start leaves at most a registered project with nothing to sweep.
+    /// </summary>
+    public Task RegisterProjectAsync(string projectId, CancellationToken cancellationToken) =>
+        Table.UpsertEntityAsync(new TableEntity(Keys.ProjectsPartition, projectId), TableUpdateMode.Merge, cancellationToken);
+
+    /// <summary>Every registered project, in key order.</summary>
+    public async IAsyncEnumerable<string> ProjectsAsync([System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var filter = TableClient.CreateQueryFilter($"PartitionKey eq {Keys.ProjectsPartition}");
+        await foreach (var row in Table.QueryAsync<TableEntity>(filter, 1000, ["RowKey"], cancellationToken))
+        {
+            yield return row.RowKey;
+        }
     }
 
     /// <summary>
@@ -174,6 +328,13 @@ public sealed class RunStore(LedgerStorage storage, Callbacks.CallbackOutbox out
         return entity is null ? null : DocumentColumns.Read(entity);
     }
 
+    public async Task PutConfigAsync(string projectId, JsonObject config, CancellationToken cancellationToken)
+    {
+        var entity = new TableEntity(projectId, Keys.ConfigRow);
+        DocumentColumns.Write(entity, config);
+        await Table.UpsertEntityAsync(entity, TableUpdateMode.Replace, cancellationToken);
+    }
+
     private static TableEntity RunEntity(RunRecord run)
     {
         // Every write puts the fields in one order, so equal content is an equal document.
@@ -187,8 +348,11 @@ public sealed class RunStore(LedgerStorage storage, Callbacks.CallbackOutbox out
             ["JobDispatched"] = run.JobDispatched,
             ["Version"] = run.Version,
             ["WriteId"] = run.WriteId,
+            ["Stale"] = run.Stale,
         };
         if (run.RequestHash is not null) entity["RequestHash"] = run.RequestHash;
+        if (run.LastActivity is { } last) entity["LastActivity"] = last;
+        if (run.IdempotencyRow is not null) entity["IdempotencyRow"] = run.IdempotencyRow;
         var bytes = DocumentColumns.Write(entity, run.Document);
         if (run.Clocks.Count > 0) bytes += DocumentColumns.Write(entity, run.Clocks, ClocksPrefix);
         if (run.Costs.Count > 0) bytes += DocumentColumns.Write(entity, run.Costs, CostsPrefix);
@@ -211,6 +375,7 @@ public sealed class RunStore(LedgerStorage storage, Callbacks.CallbackOutbox out
         {
             ["RunId"] = run.RunId,
             ["Status"] = run.Status,
+            ["Stale"] = run.Stale,
         };
         DocumentColumns.Write(entity, summary);
         return entity;
@@ -219,8 +384,7 @@ public sealed class RunStore(LedgerStorage storage, Callbacks.CallbackOutbox out
     private static RunRecord FromEntity(TableEntity entity)
     {
         var run = Read(entity);
-        run.StoredStatus = run.Status;
-        run.StoredStale = RunRecord.IsStale(run.Document);
+        Stored(run);
         return run;
     }
 
@@ -238,5 +402,7 @@ public sealed class RunStore(LedgerStorage storage, Callbacks.CallbackOutbox out
         Costs = DocumentColumns.Read(entity, CostsPrefix),
         Version = entity.GetInt64("Version") ?? 0,
         WriteId = entity.GetString("WriteId") ?? "",
+        LastActivity = entity.GetDateTimeOffset("LastActivity"),
+        IdempotencyRow = entity.GetString("IdempotencyRow"),
     };
 }

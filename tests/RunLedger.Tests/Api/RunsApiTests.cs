@@ -94,7 +94,7 @@ public sealed class RunsApiTests(LedgerHost host) : LedgerTest(host), IClassFixt
     }
 
     [Theory]
-    [InlineData("""{"status":"paused"}""", "'status' must be queued, running, completed or failed")]
+    [InlineData("""{"status":"paused"}""", "'status' must be queued, running, completed, failed or cancelled")]
     [InlineData("""{"status":null}""", "'status' must be")]
     [InlineData("""{"progress":101}""", "'progress' must be a number from 0 to 100")]
     [InlineData("""{"progress":"45"}""", "'progress' must be a number")]
@@ -118,6 +118,7 @@ public sealed class RunsApiTests(LedgerHost host) : LedgerTest(host), IClassFixt
     [InlineData("completed", "failed")]
     [InlineData("failed", "completed")]
     [InlineData("failed", "queued")]
+    [InlineData("cancelled", "completed")]
     public async Task BackwardsOrPastTerminalStatusIs409(string reached, string attempted)
     {
         var runId = await NewRunAsync();

@@ -40,10 +40,10 @@ public sealed class OutboxTests : ComponentTest
 
         async Task SetStaleAsync(bool stale)
         {
+            // As the stale sweep marks a run (a save that is not activity), and as any activity clears it.
             var run = (await store.GetAsync("p1", runId, default))!;
             if (stale) run.Document["stale"] = true;
-            else run.Document.Remove("stale");
-            await store.SaveAsync(run, null, default);
+            await store.SaveAsync(run, null, default, stale ? RunSave.Sweep : RunSave.Activity);
         }
 
         await SetStaleAsync(true);

@@ -56,10 +56,12 @@ public sealed class PublishedPackageTests(PublishedPackageTests.Host host) : Led
         // HTTP, queue and timer functions alike (the callbacks' queue trigger and sweep timer among them).
         Assert.Contains(QueueProcessor.FunctionName, expected);
         Assert.Contains(RunLedger.Callbacks.CallbacksFunctions.SweepFunctionName, expected);
+        Assert.Contains(RunLedger.Lifecycle.LifecycleFunctions.StaleSweepFunction, expected);
+        Assert.Contains(RunLedger.Lifecycle.LifecycleFunctions.RetentionFunction, expected);
         var listed = ReadJson(zip, "functions.metadata").AsArray().Select(f => (string)f!["name"]!).Order(StringComparer.Ordinal);
         Assert.Equal(expected, listed);
 
-        // The binding extensions the host loads (the queue trigger's) travel in the zip.
+        // The binding extensions the host loads (the queue and timer triggers') travel in the zip.
         var extensions = ReadJson(zip, "extensions.json")["extensions"]!.AsArray();
         Assert.NotEmpty(extensions);
         Assert.All(extensions, e =>

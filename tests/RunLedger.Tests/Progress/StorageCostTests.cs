@@ -22,17 +22,19 @@ public sealed class StorageCostTests : ComponentTest
             services.AddAzureClients(clients => clients.ConfigureDefaults(options => options.AddPolicy(_counter, HttpPipelinePosition.PerCall)));
     }
 
+    private static ProgressReport Report(string runId, string eventId, string fields = "") => ProgressReport.Parse(
+        System.Text.Json.Nodes.JsonNode.Parse($$$"""{"projectId":"p1","runId":"{{{runId}}}","agent":"voice"{{{fields}}}}""")!.AsObject(),
+        eventId, DateTimeOffset.UtcNow);
+
     [Fact]
     public async Task AnAppliedReportWithUsageCostsTwoConcurrentReadsAndOneTransaction()
     {
         var runId = (string)(await StartAsync("""{"projectId":"p1"}"""))["runId"]!;
         var handler = App.Get<ProgressHandler>();
-        var report = ProgressReport.Parse(
-            System.Text.Json.Nodes.JsonNode.Parse($$$"""{"projectId":"p1","runId":"{{{runId}}}","agent":"voice","usage":{"model":"gpt-4o","inputTokens":10}}""")!.AsObject(),
-            "evt-1", DateTimeOffset.UtcNow);
+        await handler.ApplyAsync(Report(runId, "evt-0"), default); // queued → running
 
         _counter.Requests.Clear();
-        var (outcome, _) = await handler.ApplyAsync(report, default);
+        var (outcome, _) = await handler.ApplyAsync(Report(runId, "evt-1", ""","usage":{"model":"gpt-4o","inputTokens":10}"""), default);
 
         Assert.Equal(ReportOutcome.Applied, outcome);
         // The two reads go out together, in either order; the transaction follows them.
@@ -45,15 +47,38 @@ public sealed class StorageCostTests : ComponentTest
     {
         var runId = (string)(await StartAsync("""{"projectId":"p1"}"""))["runId"]!;
         var handler = App.Get<ProgressHandler>();
-        var report = ProgressReport.Parse(
-            System.Text.Json.Nodes.JsonNode.Parse($$"""{"projectId":"p1","runId":"{{runId}}","agent":"voice","message":"hi"}""")!.AsObject(),
-            "evt-1", DateTimeOffset.UtcNow);
+        await handler.ApplyAsync(Report(runId, "evt-0"), default); // queued → running
 
         _counter.Requests.Clear();
-        var (outcome, _) = await handler.ApplyAsync(report, default);
+        var (outcome, _) = await handler.ApplyAsync(Report(runId, "evt-1", ""","message":"hi" """), default);
 
         Assert.Equal(ReportOutcome.Applied, outcome);
         Assert.Equal(["GET run", "POST $batch"], _counter.Requests);
+    }
+
+    [Fact]
+    public async Task AReportThatChangesTheStatusAlsoReadsTheProjectsCountsRow()
+    {
+        var runId = (string)(await StartAsync("""{"projectId":"p1"}"""))["runId"]!;
+        var handler = App.Get<ProgressHandler>();
+
+        _counter.Requests.Clear();
+        var (outcome, _) = await handler.ApplyAsync(Report(runId, "evt-1"), default); // queued → running
+
+        Assert.Equal(ReportOutcome.Applied, outcome);
+        Assert.Equal(["GET run", "GET counts", "POST $batch"], _counter.Requests);
+    }
+
+    [Fact]
+    public async Task CountsAreOnePointRead()
+    {
+        await StartAsync("""{"projectId":"p1"}""");
+
+        _counter.Requests.Clear();
+        var counts = await LedgerComponents.BodyAsync(App.Functions<RunLedger.Lifecycle.LifecycleFunctions>().GetRunCounts(LedgerComponents.Request(), "p1", default));
+
+        Assert.Equal(1, (long)counts["queued"]!);
+        Assert.Equal(["GET counts"], _counter.Requests);
     }
 
     [Fact]
@@ -94,7 +119,7 @@ public sealed class StorageCostTests : ComponentTest
             var path = Uri.UnescapeDataString(message.Request.Uri.Path);
             if (!path.Contains("/messages", StringComparison.Ordinal))
             {
-                lock (Requests) Requests.Add($"{message.Request.Method} {(path.EndsWith("$batch", StringComparison.Ordinal) ? "$batch" : path.Contains("run|", StringComparison.Ordinal) ? "run" : path.Contains("'budget'", StringComparison.Ordinal) ? "budget" : path)}");
+                lock (Requests) Requests.Add($"{message.Request.Method} {(path.EndsWith("$batch", StringComparison.Ordinal) ? "$batch" : path.Contains("run|", StringComparison.Ordinal) ? "run" : path.Contains("'counts'", StringComparison.Ordinal) ? "counts" : path.Contains("'budget'", StringComparison.Ordinal) ? "budget" : path)}");
             }
         }
     }

@@ -56,6 +56,9 @@ public class LedgerHost : IAsyncLifetime
     /// <summary>A queue of this host without message encoding: text goes on and comes off exactly as stored.</summary>
     public QueueClient Raw(string queueName) => new(ConnectionString, queueName);
 
+    /// <summary>A CRON schedule that does not come while tests run (midnight of January 1st).</summary>
+    public const string NeverDuringATest = "0 0 0 1 1 *";
+
     /// <summary>Settings a derived fixture adds or replaces.</summary>
     protected virtual IEnumerable<KeyValuePair<string, string?>> MoreSettings => [];
 
@@ -70,6 +73,9 @@ public class LedgerHost : IAsyncLifetime
             ["RunLedger__JobsQueue"] = JobsQueue,
             ["RunLedger__ProgressQueue"] = ProgressQueue,
             ["RunLedger__CallbacksQueue"] = CallbacksQueue,
+            // The host needs the timers' schedules; tests fire the timers through the admin API.
+            ["RunLedger__StaleSweepSchedule"] = NeverDuringATest,
+            ["RunLedger__RetentionSchedule"] = NeverDuringATest,
         };
         foreach (var (key, value) in MoreSettings) settings[key] = value;
         if (QueueSettings.Any())
