@@ -107,6 +107,19 @@ public sealed class CallbackDeliveryTests(CallbackHost host) : LedgerTest(host),
     }
 
     [Fact]
+    public async Task ACancelledRunIsCalledBackWithTheCancelledEvent()
+    {
+        var path = $"/{P}/cancelled";
+        var runId = await StartWithCallbacksAsync((path, """["cancelled"]""", null));
+        (await Client.PostJsonAsync($"/api/projects/{P}/runs/{runId}/cancel", """{"reason":"operator"}""")).EnsureSuccessStatusCode();
+        await SettledDeliveryAsync(runId);
+
+        var delivery = Assert.Single(Receiver.For(path));
+        Assert.Equal("cancelled", delivery.Event);
+        Assert.Equal("cancelled", (string)JsonNode.Parse(delivery.Body)!["run"]!["status"]!);
+    }
+
+    [Fact]
     public async Task A500IsRetriedWithTheSameDeliveryIdUntilTheReceiverTakesIt()
     {
         var path = $"/{P}/flaky";
