@@ -120,6 +120,36 @@ public sealed class CallbackDeliveryTests(CallbackHost host) : LedgerTest(host),
     }
 
     [Fact]
+    public async Task ARunTheStaleSweepMarksIsCalledBackWithTheStaleEventOnce()
+    {
+        var path = $"/{P}/stale";
+        var body = new JsonObject
+        {
+            ["projectId"] = P,
+            ["config"] = new JsonObject
+            {
+                ["pipeline"] = new JsonObject { ["staleAfter"] = "PT1S" },
+                ["callbacks"] = new JsonArray(new JsonObject
+                {
+                    ["url"] = Receiver.Url(path, Secret), ["events"] = new JsonArray("stale"), ["secret"] = Secret,
+                }),
+            },
+        };
+        var runId = (string)(await StartAsync(body.ToJsonString()))["runId"]!;
+        await Task.Delay(2000);
+
+        await App.Harness.RunFunctionAsync("StaleSweep");
+        await App.Harness.RunFunctionAsync("StaleSweep");
+        var item = await SettledDeliveryAsync(runId);
+        await Task.Delay(1000);
+
+        Assert.Equal("delivered", (string)item["state"]!);
+        var delivery = Assert.Single(Receiver.For(path));
+        Assert.Equal("stale", delivery.Event);
+        Assert.True((bool)JsonNode.Parse(delivery.Body)!["run"]!["stale"]!);
+    }
+
+    [Fact]
     public async Task A500IsRetriedWithTheSameDeliveryIdUntilTheReceiverTakesIt()
     {
         var path = $"/{P}/flaky";
