@@ -1,3 +1,4 @@
+using System.Net.Sockets;
 using Azure;
 
 namespace RunLedger.Ledger;
@@ -7,6 +8,12 @@ namespace RunLedger.Ledger;
 /// storage (throttling, server busy, a network failure that outlasted the SDK's retries) is
 /// transient and worth retrying later; anything else is unexpected.
 /// </summary>
+/// <remarks>
+/// A network failure does not always arrive as <see cref="RequestFailedException"/>: when a
+/// connection is reset right after it opened, HttpClient can let a bare <see cref="SocketException"/>
+/// out, which the SDK neither wraps nor retries (alone, or as the last of its attempts). The
+/// app's only outbound connections are to storage, so that too is storage being unreachable.
+/// </remarks>
 public static class StorageFailure
 {
     /// <summary>Seconds a client is told to wait before retrying a request that storage could not serve.</summary>
@@ -14,7 +21,7 @@ public static class StorageFailure
 
     /// <summary>A failure of a storage call: the service's answer, or the SDK giving up after its retries.</summary>
     public static bool IsStorage(Exception e) =>
-        e is RequestFailedException
+        e is RequestFailedException or SocketException
         || (e is AggregateException a && a.InnerExceptions.Count > 0 && a.InnerExceptions.All(x => IsStorage(x) || IsTransient(x)));
 
     public static bool IsTransient(Exception e) => e switch
@@ -23,7 +30,7 @@ public static class StorageFailure
         RequestFailedException r => r.Status is 0 or 408 or 429 or 500 or 502 or 503 or 504,
         // The SDK's retry policy gives up with every attempt's failure inside.
         AggregateException a => a.InnerExceptions.Count > 0 && a.InnerExceptions.All(IsTransient),
-        HttpRequestException or IOException or TimeoutException => true,
+        HttpRequestException or IOException or TimeoutException or SocketException => true,
         TaskCanceledException { InnerException: TimeoutException } => true,
         _ => false,
     };

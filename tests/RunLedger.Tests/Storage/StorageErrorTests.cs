@@ -75,6 +75,48 @@ public sealed class StorageErrorTests : ComponentTest
     }
 
     [Fact]
+    public async Task AConnectionResetThatTheSdkDoesNotRetryIs503WithRetryAfter()
+    {
+        _ = App.Storage;
+        // Seen through a proxy that resets connections: the first try fails as a transport error (retried),
+        // the next connection is reset before HttpClient reads its remote end point, and HttpClient lets the
+        // bare SocketException out, which the SDK does not retry.
+        _faults.Fail = () => throw (_faults.Calls == 1
+            ? new RequestFailedException("Connection reset by peer (injected).", new HttpRequestException("reset", new IOException("reset")))
+            : new System.Net.Sockets.SocketException((int)System.Net.Sockets.SocketError.NotConnected));
+
+        var (problem, response) = await GetRunFailsAsync();
+
+        Assert.Equal(503, problem.Status);
+        Assert.Equal("5", response.Headers.RetryAfter.ToString());
+    }
+
+    [Fact]
+    public async Task ASocketFailureOnTheFirstTryIs503WithRetryAfter()
+    {
+        _ = App.Storage;
+        _faults.Fail = () => throw new System.Net.Sockets.SocketException((int)System.Net.Sockets.SocketError.ConnectionReset);
+
+        var (problem, response) = await GetRunFailsAsync();
+
+        Assert.Equal(503, problem.Status);
+        Assert.Equal("5", response.Headers.RetryAfter.ToString());
+    }
+
+    [Fact]
+    public async Task AQueueReportThatMeetsASocketFailureIsLeftForARetryWithItsReason()
+    {
+        _ = App.Storage;
+        _faults.Fail = () => throw new System.Net.Sockets.SocketException((int)System.Net.Sockets.SocketError.ConnectionReset);
+
+        var retryBecause = await App.Get<RunLedger.Progress.QueueProcessor>().ProcessAsync(
+            """{"projectId":"p1","runId":"RUN_1","agent":"voice"}""", "m1", DateTimeOffset.UtcNow, 1, default);
+        _faults.Fail = null;
+
+        Assert.StartsWith("Storage failed", retryBecause, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task AnUnexpectedStorageRefusalIs500WithoutItsInternals()
     {
         _ = App.Storage;

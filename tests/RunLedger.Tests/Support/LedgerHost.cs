@@ -62,6 +62,9 @@ public class LedgerHost : IAsyncLifetime
     /// <summary>Settings a derived fixture adds or replaces.</summary>
     protected virtual IEnumerable<KeyValuePair<string, string?>> MoreSettings => [];
 
+    /// <summary>How long the host hides a queue message while its function runs (the host's 10 minutes unless a derived fixture shortens it).</summary>
+    protected virtual TimeSpan? QueueMessageLease => null;
+
     public virtual async Task InitializeAsync()
     {
         _azurite = await Azurite.GetAsync();
@@ -87,12 +90,14 @@ public class LedgerHost : IAsyncLifetime
         }
         // The progress queue must exist before the host starts listening on it.
         await Storage.CreateIfNotExistsAsync(default);
-        _harness = await FunctionsHostHarness.StartAsync(new FunctionsHostOptions
+        var options = new FunctionsHostOptions
         {
             AppDirectory = WorkerDirectory,
             HostJsonPath = HostJson,
             Settings = settings,
-        });
+        };
+        if (QueueMessageLease is { } lease) options = options with { QueueMessageLease = lease };
+        _harness = await FunctionsHostHarness.StartAsync(options);
     }
 
     /// <summary>Puts a report on the progress queue as agents do (base64 JSON).</summary>
