@@ -54,6 +54,19 @@ else
     }'
 fi
 
+# Settings added to the sample since local.settings.json was created (e.g. a new queue a trigger
+# names as %Setting%) are copied in, so an older local.settings.json keeps working.
+node -e '
+const fs = require("fs");
+const sample = JSON.parse(fs.readFileSync("local.settings.sample.json", "utf8")).Values;
+const local = JSON.parse(fs.readFileSync("local.settings.json", "utf8"));
+const added = Object.keys(sample).filter(k => !(k in local.Values));
+for (const k of added) local.Values[k] = sample[k];
+if (added.length) {
+  fs.writeFileSync("local.settings.json", JSON.stringify(local, null, 2) + "\n");
+  console.log("Added to local.settings.json from the sample: " + added.join(", "));
+}'
+
 if command -v func >/dev/null 2>&1; then
   echo "Run Ledger under Core Tools on http://localhost:7071 (Ctrl+C stops it and Azurite)."
   (cd functions/RunLedger && func start --port 7071 "$@")

@@ -80,11 +80,14 @@ param premiumMaximumElasticWorkerCount int = 3
 var tableName = 'runs'
 var jobsQueueName = 'pipeline-jobs'
 var progressQueueName = 'agent-progress'
+var callbacksQueueName = 'run-callbacks'
 var queueNames = [
   'pipeline-jobs'
   'pipeline-jobs-poison'
   'agent-progress'
   'agent-progress-poison'
+  'run-callbacks'
+  'run-callbacks-poison'
 ]
 
 var deploymentContainerName = 'app-package'
@@ -176,6 +179,13 @@ module api 'app/function-app.bicep' = {
       RunLedger__JobsQueue: jobsQueueName
       // Required, not just a default: the AgentProgress trigger's queue is %RunLedger__ProgressQueue%.
       RunLedger__ProgressQueue: progressQueueName
+      // Required too: the DeliverCallback trigger's queue is %RunLedger__CallbacksQueue%.
+      RunLedger__CallbacksQueue: callbacksQueueName
+      // Completion callbacks: 10 s per attempt, back-off from 30 s doubling to 1 h, 30 attempts (about 23 h).
+      RunLedger__CallbackTimeout: '00:00:10'
+      RunLedger__CallbackRetryDelay: '00:00:30'
+      RunLedger__CallbackMaxRetryDelay: '01:00:00'
+      RunLedger__CallbackMaxAttempts: '30'
       RunLedger__DashboardBaseUrl: dashboardBaseUrl
       // The table and queues are created above; skip the app's create-if-missing calls on every (cold) start.
       RunLedger__CreateStorageOnStart: 'false'

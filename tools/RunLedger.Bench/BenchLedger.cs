@@ -42,6 +42,7 @@ public sealed class BenchLedger : IAsyncDisposable
             ["RunLedger:TableName"] = prefix + Unique(),
             ["RunLedger:JobsQueue"] = $"{prefix}-jobs-{Unique()}",
             ["RunLedger:ProgressQueue"] = $"{prefix}-progress-{Unique()}",
+            ["RunLedger:CallbacksQueue"] = $"{prefix}-callbacks-{Unique()}",
             // The host needs the timers' schedules; none comes during a benchmark.
             ["RunLedger:StaleSweepSchedule"] = "0 0 0 1 1 *",
             ["RunLedger:RetentionSchedule"] = "0 0 0 1 1 *",

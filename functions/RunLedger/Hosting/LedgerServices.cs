@@ -50,6 +50,12 @@ public static class LedgerServices
         services.AddSingleton<CostLedger>();
         services.AddSingleton<CostProjection>();
         services.AddSingleton<Dashboard.RunLinks>();
+        services.AddSingleton<Callbacks.CallbackEnvironment>();
+        services.AddSingleton<Callbacks.CallbackOutbox>();
+        services.AddSingleton<Callbacks.IHostResolver, Callbacks.DnsResolver>();
+        services.AddSingleton<Callbacks.CallbackSender>();
+        services.AddSingleton<Callbacks.CallbackDelivery>();
+        services.AddSingleton<Budgets.BudgetLedger>();
         services.AddSingleton<Lifecycle.RunCanceller>();
         services.AddSingleton<Lifecycle.StaleSweep>();
         services.AddSingleton<Lifecycle.RetentionPurge>();

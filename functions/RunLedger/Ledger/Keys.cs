@@ -18,6 +18,9 @@ namespace RunLedger.Ledger;
 /// active (queued or running) run, for the stale sweep; <c>counts</c> the project's runs per status.
 /// Cost analytics live in <see cref="CostsPartition"/>, and every project with runs has a row in
 /// <see cref="ProjectsPartition"/>.
+/// Callbacks: <c>cb|{runId}|{event}|{i}</c> and <c>cbb|{month}|{threshold}|{i}</c> outbox records;
+/// <c>cbsec|{runId}</c> a run's callback secrets; <c>budget</c> and <c>spend|{month}</c> the
+/// project's spend; due callback deliveries in <see cref="CallbackSchedulePartition"/>.
 /// Dead letters live in their own partition, <see cref="DeadLetterPartition"/>, which no
 /// project id can name.
 /// </remarks>
@@ -101,6 +104,59 @@ public static partial class Keys
     public static bool IsDeadLetterRow(string value) => DeadLetterRowPattern().IsMatch(value);
 
     public static string IdempotencyRow(string idempotencyKey) => "idem|" + Hash(idempotencyKey);
+
+    /// <summary>
+    /// The outbox record of one callback of a run event: <c>cb|{runId}|{eventKey}|{index:D2}</c>.
+    /// The event key is the event's name for final statuses (once per run) and
+    /// <c>stale.{version}</c> for stale marks (a run may go stale, recover, and go stale again).
+    /// </summary>
+    public static string CallbackRow(string runId, string eventKey, int callbackIndex) =>
+        FormattableString.Invariant($"cb|{runId}|{eventKey}|{callbackIndex:D2}");
+
+    /// <summary>The first row key of a run's callbacks, and the first after them ('}' follows '|').</summary>
+    public static (string From, string To) CallbackRange(string runId) => ($"cb|{runId}|", $"cb|{runId}}}");
+
+    /// <summary>A budget alert's outbox record: <c>cbb|{yyyy-MM}|{threshold}|{index:D2}</c>, once per threshold per month.</summary>
+    public static string BudgetCallbackRow(string month, string threshold, int callbackIndex) =>
+        FormattableString.Invariant($"cbb|{month}|{threshold}|{callbackIndex:D2}");
+
+    [GeneratedRegex(@"\A(cb\|[A-Za-z0-9_.-]{1,128}\|[a-z]+(\.[0-9]{1,19})?|cbb\|[0-9]{4}-[0-9]{2}\|[0-9.]{1,12})\|[0-9]{2}\z")]
+    private static partial Regex OutboxRowPattern();
+
+    public static bool IsOutboxRow(string value) => OutboxRowPattern().IsMatch(value);
+
+    /// <summary>The callback secrets of a run (taken from its config at start, never shown in the run).</summary>
+    public static string CallbackSecretsRow(string runId) => "cbsec|" + runId;
+
+    /// <summary>The project's month-to-date spend, budget and budget callbacks (one row, updated with cost rows).</summary>
+    public const string BudgetRow = "budget";
+
+    /// <summary>A closed month's spend, kept when the budget row moves to a new month: <c>spend|{yyyy-MM}</c>.</summary>
+    public static string SpendRow(string month) => "spend|" + month;
+
+    /// <summary>
+    /// Callback deliveries that are due, across projects: <c>{dueTicks:D19}|{projectId}|{outboxRow}</c>,
+    /// so a sweep reads only the entries due before a time, never a project's delivered records.
+    /// </summary>
+    public const string CallbackSchedulePartition = "~callbacks";
+
+    public static string ScheduleRow(DateTimeOffset due, string projectId, string outboxRow) =>
+        FormattableString.Invariant($"{due.UtcTicks:D19}|{projectId}|{outboxRow}");
+
+    /// <summary>The first schedule row due at or after <paramref name="due"/>.</summary>
+    public static string ScheduleBound(DateTimeOffset due) => FormattableString.Invariant($"{due.UtcTicks:D19}|");
+
+    /// <summary>The project and outbox row a schedule entry points at, or null when it is not one of ours.</summary>
+    public static (DateTimeOffset Due, string ProjectId, string OutboxRow)? ParseScheduleRow(string rowKey)
+    {
+        var parts = rowKey.Split('|', 3);
+        if (parts.Length != 3 || parts[0].Length != 19 || !long.TryParse(parts[0], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var ticks)
+            || ticks > DateTimeOffset.MaxValue.UtcTicks || !IsValidId(parts[1]) || !IsOutboxRow(parts[2]))
+        {
+            return null;
+        }
+        return (new DateTimeOffset(ticks, TimeSpan.Zero), parts[1], parts[2]);
+    }
 
     public static string Hash(string value) =>
         Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(value)));

@@ -16,6 +16,24 @@ public sealed partial class LedgerOptions
     /// <summary>Queue that agents report progress on.</summary>
     public string ProgressQueue { get; set; } = "agent-progress";
 
+    /// <summary>Queue of completion callbacks to deliver (one message per delivery attempt).</summary>
+    public string CallbacksQueue { get; set; } = "run-callbacks";
+
+    /// <summary>How long one callback POST may take, connection included, before it counts as failed.</summary>
+    public TimeSpan CallbackTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>The wait before a failed callback's second attempt; each later wait doubles, up to <see cref="CallbackMaxRetryDelay"/>.</summary>
+    public TimeSpan CallbackRetryDelay { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>The longest wait between two attempts of a callback.</summary>
+    public TimeSpan CallbackMaxRetryDelay { get; set; } = TimeSpan.FromHours(1);
+
+    /// <summary>
+    /// Attempts before a callback is dead-lettered. With the default delays, 30 attempts span
+    /// about 23 hours: a receiver may be down for most of a day without missing the event.
+    /// </summary>
+    public int CallbackMaxAttempts { get; set; } = 30;
+
 
     /// <summary>
     /// Root of the dashboard's pages in links (a run's <c>dashboardUrl</c>, minted links), e.g.
@@ -90,7 +108,20 @@ public sealed partial class LedgerOptions
         {
             return $"RetentionDays must be 0 (keep every run) or a number of days; got {options.RetentionDays}.";
         }
-        foreach (var queue in new[] { options.JobsQueue, options.ProgressQueue, options.ProgressQueue + "-poison" })
+        if (options.CallbackTimeout <= TimeSpan.Zero || options.CallbackTimeout > TimeSpan.FromMinutes(1))
+        {
+            return $"'RunLedger__CallbackTimeout' must be more than zero and at most a minute; got {options.CallbackTimeout}.";
+        }
+        if (options.CallbackRetryDelay <= TimeSpan.Zero || options.CallbackMaxRetryDelay < options.CallbackRetryDelay
+            || options.CallbackMaxRetryDelay > TimeSpan.FromDays(6))
+        {
+            return "'RunLedger__CallbackRetryDelay' must be more than zero and at most 'RunLedger__CallbackMaxRetryDelay', which is at most 6 days (a queue message's longest delay is 7).";
+        }
+        if (options.CallbackMaxAttempts is < 1 or > 100)
+        {
+            return $"'RunLedger__CallbackMaxAttempts' must be from 1 to 100; got {options.CallbackMaxAttempts}.";
+        }
+        foreach (var queue in new[] { options.JobsQueue, options.ProgressQueue, options.ProgressQueue + "-poison", options.CallbacksQueue })
         {
             if (!QueueNamePattern().IsMatch(queue) || queue.Contains("--", StringComparison.Ordinal))
             {

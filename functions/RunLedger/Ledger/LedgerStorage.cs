@@ -13,6 +13,7 @@ public sealed class LedgerStorage(TableServiceClient tables, QueueServiceClient 
     public QueueClient Jobs { get; } = queues.GetQueueClient(options.Value.JobsQueue);
     public QueueClient Progress { get; } = queues.GetQueueClient(options.Value.ProgressQueue);
     public QueueClient ProgressPoison { get; } = queues.GetQueueClient(options.Value.ProgressQueue + "-poison");
+    public QueueClient Callbacks { get; } = queues.GetQueueClient(options.Value.CallbacksQueue);
 
     /// <summary>The ledger's storage outside the app (tools, tests), through the app's own registration.</summary>
     public static LedgerStorage Create(IConfiguration configuration, Action<IServiceCollection>? configure = null) =>
@@ -24,13 +25,14 @@ public sealed class LedgerStorage(TableServiceClient tables, QueueServiceClient 
         await Jobs.CreateIfNotExistsAsync(cancellationToken: cancellationToken);
         await Progress.CreateIfNotExistsAsync(cancellationToken: cancellationToken);
         await ProgressPoison.CreateIfNotExistsAsync(cancellationToken: cancellationToken);
+        await Callbacks.CreateIfNotExistsAsync(cancellationToken: cancellationToken);
     }
 
     /// <summary>Deletes the table and the queues (tests and benchmarks clean up with it).</summary>
     public async Task DeleteAsync()
     {
         await Table.DeleteAsync();
-        foreach (var queue in new[] { Jobs, Progress, ProgressPoison }) await queue.DeleteIfExistsAsync();
+        foreach (var queue in new[] { Jobs, Progress, ProgressPoison, Callbacks }) await queue.DeleteIfExistsAsync();
     }
 }
 

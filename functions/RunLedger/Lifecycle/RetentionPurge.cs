@@ -134,18 +134,19 @@ public sealed partial class RetentionPurge(RunStore runs, LedgerStorage storage,
         DateTimeOffset.TryParse((string?)run.Document["completedAt"], System.Globalization.CultureInfo.InvariantCulture,
             System.Globalization.DateTimeStyles.AssumeUniversal, out var at) ? at : null;
 
-    /// <summary>The run's events, event-id markers, cost rows, active-runs entry and idempotency record, as they are now.</summary>
+    /// <summary>The run's events, event-id markers, cost rows, callback records and secrets, active-runs entry and idempotency record, as they are now.</summary>
     private async Task<List<string>> ChildRowsAsync(RunRecord run, CancellationToken cancellationToken)
     {
         var (p, r) = (run.ProjectId, run.RunId);
         var keys = new List<string>();
-        foreach (var prefix in new[] { $"evt|{r}|", $"eid|{r}|", $"cost|{r}|" })
+        foreach (var prefix in new[] { $"evt|{r}|", $"eid|{r}|", $"cost|{r}|", $"cb|{r}|" })
         {
             // '}' follows '|', so [prefix, prefix without '|' + '}') is exactly the run's rows of that kind.
             var filter = TableClient.CreateQueryFilter($"PartitionKey eq {p} and RowKey ge {prefix} and RowKey lt {prefix[..^1] + "}"}");
             await foreach (var row in Table.QueryAsync<TableEntity>(filter, 1000, ["RowKey"], cancellationToken)) keys.Add(row.RowKey);
         }
         if (await Table.FindAsync(p, Keys.ActiveRow(r), cancellationToken) is not null) keys.Add(Keys.ActiveRow(r));
+        if (await Table.FindAsync(p, Keys.CallbackSecretsRow(r), cancellationToken) is not null) keys.Add(Keys.CallbackSecretsRow(r));
         if (run.IdempotencyRow is { } idem)
         {
             if (await Table.FindAsync(p, idem, cancellationToken) is not null) keys.Add(idem);

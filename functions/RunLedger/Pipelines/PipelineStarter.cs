@@ -16,6 +16,7 @@ namespace RunLedger.Pipelines;
 public sealed partial class PipelineStarter(
     RunStore runs,
     LedgerStorage storage,
+    Callbacks.CallbackEnvironment environment,
     TimeProvider clock,
     ILogger<PipelineStarter> logger)
 {
@@ -38,7 +39,12 @@ public sealed partial class PipelineStarter(
 
         var now = clock.GetUtcNow();
         var stored = await runs.GetConfigAsync(request.ProjectId, cancellationToken);
-        var snapshot = JsonMerge.Merge(stored, request.Config);
+        var merged = JsonMerge.Merge(stored, request.Config);
+        // The snapshot is what the run will call back with and alert on: checked as a whole.
+        Callbacks.CallbackConfig.Check(merged, "config", environment.IsDevelopment);
+        Budgets.BudgetConfig.Parse(merged, "config");
+        // Secrets stay out of the run (and of the job agents receive): a row of their own.
+        var (snapshot, secrets) = Callbacks.CallbackConfig.Split(merged);
         var dossierId = request.DossierId ?? RunIds.NewDossierId(now);
 
         for (var attempt = 0; ; attempt++)
@@ -47,7 +53,8 @@ public sealed partial class PipelineStarter(
             var run = NewRun(request, runId, dossierId, snapshot, now);
             try
             {
-                await runs.CreateAsync(run, idempotencyKey, cancellationToken);
+                await runs.CreateAsync(run, idempotencyKey, cancellationToken,
+                    secrets is null ? null : [new TableEntity(run.ProjectId, Keys.CallbackSecretsRow(runId)) { ["Secrets"] = secrets.ToJsonString() }]);
                 LogStarted(logger, run.ProjectId, run.RunId);
                 await DispatchAsync(run, cancellationToken);
                 return run;

@@ -31,12 +31,15 @@ public readonly record struct ReportResult(ReportOutcome Outcome, long Sequence,
 /// <summary>
 /// Applies agent reports to runs, exactly once in effect. One report costs one read of the run
 /// and one entity-group transaction that replaces the run (conditioned on its ETag), updates its
-/// index entry, and adds the event and its event-id marker. A redelivered report fails on the
-/// marker and changes nothing; a concurrent writer fails the ETag and the report is re-applied
-/// to the fresh run.
+/// index entry, and adds the event and its event-id marker. A report with usage also reads the
+/// project's budget row (at the same time as the run) and adds its cost row and the new
+/// month-to-date spend (ETag too) to that transaction, with any budget alerts it raises. A
+/// redelivered report fails on the marker and changes nothing; a concurrent writer fails an ETag
+/// and the report is re-applied to the fresh run and spend.
 /// </summary>
 public sealed partial class ProgressHandler(
-    RunStore runs, EventStore events, CostLedger costs, CostProjection projection, RunSignals signals, TimeProvider clock, ILogger<ProgressHandler> logger)
+    RunStore runs, EventStore events, CostLedger costs, CostProjection projection, Budgets.BudgetLedger budgets, RunSignals signals,
+    TimeProvider clock, ILogger<ProgressHandler> logger)
 {
     // Transaction layout: see SaveAsync (0 run, 1 index), then these.
     private const int EventIdAction = 2;
@@ -50,7 +53,10 @@ public sealed partial class ProgressHandler(
         activity?.SetTag("runledger.event_id", report.EventId);
         for (var attempt = 1; ; attempt++)
         {
+            // A report with usage changes the project's month-to-date spend too: read both at once.
+            var budgetRead = report.Usage is null ? Task.FromResult<TableEntity?>(null) : budgets.ReadAsync(report.ProjectId, cancellationToken);
             var run = await runs.GetAsync(report.ProjectId, report.RunId, cancellationToken);
+            var budget = await budgetRead;
             if (run is null)
             {
                 LogRunNotFound(logger, report.EventId);
@@ -83,9 +89,19 @@ public sealed partial class ProgressHandler(
             List<TableTransactionAction> rows = [new(TableTransactionActionType.Add, marker), new(TableTransactionActionType.Add, evt)];
 
             // Costs count whenever they arrive, even after the run is final; the invoice follows.
+            var budgetAction = -1;
+            List<Callbacks.CallbackRecord>? alerts = null;
             if (report.Usage is not null)
             {
-                rows.Add(new(TableTransactionActionType.Add, costs.Record(run, report, sequence, now)));
+                var costRow = costs.Record(run, report, sequence, now);
+                rows.Add(new(TableTransactionActionType.Add, costRow));
+                if (costRow.GetInt64("CostMicros") is > 0 and var cost)
+                {
+                    var (spendRows, raised) = budgets.Add(report.ProjectId, budget, cost, now);
+                    budgetAction = EventIdAction + rows.Count;
+                    rows.AddRange(spendRows);
+                    alerts = raised;
+                }
             }
             else if (!wasTerminal && RunStatus.IsTerminal(run.Status))
             {
@@ -94,7 +110,7 @@ public sealed partial class ProgressHandler(
 
             try
             {
-                await runs.SaveAsync(run, rows, cancellationToken);
+                await runs.SaveAsync(run, rows, cancellationToken, callbacks: alerts);
                 LogApplied(logger, report.EventId, sequence, run.Status);
                 Telemetry.LedgerTelemetry.ReportApplied();
                 signals.Notify(report.ProjectId, report.RunId);
@@ -109,9 +125,11 @@ public sealed partial class ProgressHandler(
                 if (before is not null) await projection.SyncAsync(before, cancellationToken);
                 return new(ReportOutcome.Duplicate, 0, storedStatus);
             }
-            catch (TableTransactionFailedException e) when (e.Status == 412 && attempt < Contention.MaxAttempts)
+            catch (TableTransactionFailedException e) when (
+                (e.Status == 412 || (e.Status == 409 && e.FailedTransactionActionIndex == budgetAction)) && attempt < Contention.MaxAttempts)
             {
-                // Another report changed the run since we read it: back off a little, re-read, re-apply.
+                // Another report changed the run, or the project's spend, since we read it (or
+                // created the month's spend row first): back off a little, re-read, re-apply.
                 Telemetry.LedgerTelemetry.StorageRetry("etag-conflict");
                 await Contention.DelayAsync(attempt, cancellationToken);
             }

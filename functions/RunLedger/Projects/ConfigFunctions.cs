@@ -13,7 +13,7 @@ namespace RunLedger.Projects;
 /// PUT projects/{projectId}/config   PutProjectConfig
 /// </code>
 /// </summary>
-public sealed class ConfigFunctions(RunStore store)
+public sealed class ConfigFunctions(RunStore store, Budgets.BudgetLedger budgets, Callbacks.CallbackEnvironment environment)
 {
     [Function("GetProjectConfig")]
     [Access(Need.Write)]
@@ -37,7 +37,8 @@ public sealed class ConfigFunctions(RunStore store)
         var config = await JsonBody.ReadObjectAsync(request, cancellationToken);
         Costs.CostLedger.CheckInvoiceSettings(config, "invoice");
         Lifecycle.ActiveRuns.CheckPipelineSettings(config, "pipeline");
-        await store.PutConfigAsync(projectId, config, cancellationToken);
+        Callbacks.CallbackConfig.Check(config, "", environment.IsDevelopment);
+        await budgets.PutConfigAsync(projectId, config, cancellationToken);
         return TypedResults.Ok(config);
     }
 }

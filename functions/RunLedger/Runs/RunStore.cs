@@ -22,7 +22,7 @@ public enum RunSave
 /// rows the change adds (events, costs, idempotency records) and the rows that follow the run's
 /// lifecycle (<see cref="LifecycleActionsAsync"/>: the project's counts, the active-runs index).
 /// </summary>
-public sealed class RunStore(LedgerStorage storage, TimeProvider clock)
+public sealed class RunStore(LedgerStorage storage, Callbacks.CallbackOutbox outbox, TimeProvider clock)
 {
     private TableClient Table => storage.Table;
 
@@ -49,7 +49,8 @@ public sealed class RunStore(LedgerStorage storage, TimeProvider clock)
     /// <see cref="TableTransactionFailedException"/> (409) naming the action: 0 = the run row,
     /// 2 = the idempotency record.
     /// </summary>
-    public async Task CreateAsync(RunRecord run, string? idempotencyKey, CancellationToken cancellationToken)
+    /// <param name="extra">Rows created with the run, after the idempotency record (its callback secrets); upserts, so they never conflict.</param>
+    public async Task CreateAsync(RunRecord run, string? idempotencyKey, CancellationToken cancellationToken, IEnumerable<TableEntity>? extra = null)
     {
         run.Version = 1;
         run.WriteId = Guid.NewGuid().ToString("N");
@@ -73,6 +74,7 @@ public sealed class RunStore(LedgerStorage storage, TimeProvider clock)
                     ["RequestHash"] = run.RequestHash,
                 }));
             }
+            foreach (var row in extra ?? []) actions.Add(new(TableTransactionActionType.UpsertReplace, row));
             var lifecycle = await LifecycleActionsAsync(actions, run, change, deleteActiveRow: true, cancellationToken);
             try
             {
@@ -98,8 +100,12 @@ public sealed class RunStore(LedgerStorage storage, TimeProvider clock)
     /// Saves a changed run (412 from storage when someone else changed it since it was read)
     /// together with <paramref name="extra"/> actions in the same partition, and the lifecycle rows
     /// the change calls for. A save that is activity (<paramref name="kind"/>) clears <c>stale</c>.
+    /// When the save makes the run final or stale, the callbacks its config names are added to the
+    /// same transaction (the outbox), with <paramref name="callbacks"/> raised by the caller (budget
+    /// alerts), and queued for delivery once it commits.
     /// </summary>
-    public async Task SaveAsync(RunRecord run, IEnumerable<TableTransactionAction>? extra, CancellationToken cancellationToken, RunSave kind = RunSave.Activity)
+    public async Task SaveAsync(RunRecord run, IEnumerable<TableTransactionAction>? extra, CancellationToken cancellationToken,
+        RunSave kind = RunSave.Activity, IReadOnlyList<Callbacks.CallbackRecord>? callbacks = null)
     {
         if (kind == RunSave.Activity) run.LastActivity = clock.GetUtcNow();
         if ((kind == RunSave.Activity || RunStatus.IsTerminal(run.Status)) && run.Stale)
@@ -113,7 +119,22 @@ public sealed class RunStore(LedgerStorage storage, TimeProvider clock)
         run.WriteId = Guid.NewGuid().ToString("N");
         var change = run.Change;
         var rows = extra?.ToList() ?? [];
+        List<Callbacks.CallbackRecord> raised = [.. outbox.ForRunChange(run, change), .. callbacks ?? []];
+        rows.AddRange(raised.Select(r => new TableTransactionAction(TableTransactionActionType.Add, r.ToEntity())));
         var deleteActiveRow = true;
+        if (raised.Count > 0)
+        {
+            try
+            {
+                await outbox.ScheduleAsync(raised, cancellationToken);
+            }
+            catch
+            {
+                run.Version--;
+                run.WriteId = previousWriteId;
+                throw;
+            }
+        }
         for (var attempt = 1; ; attempt++)
         {
             var actions = new List<TableTransactionAction>
@@ -151,6 +172,7 @@ public sealed class RunStore(LedgerStorage storage, TimeProvider clock)
             }
         }
         Stored(run);
+        if (raised.Count > 0) await outbox.EnqueueAsync(raised, cancellationToken);
     }
 
     private static void Stored(RunRecord run)

@@ -19,6 +19,7 @@ public sealed partial class InfraNamesTests
         Defaults.JobsQueue,
         Defaults.ProgressQueue,
         Defaults.ProgressQueue + "-poison",
+        Defaults.CallbacksQueue,
     };
 
     [Theory]
@@ -32,6 +33,7 @@ public sealed partial class InfraNamesTests
     [InlineData("RunLedger__TableName", nameof(LedgerOptions.TableName))]
     [InlineData("RunLedger__JobsQueue", nameof(LedgerOptions.JobsQueue))]
     [InlineData("RunLedger__ProgressQueue", nameof(LedgerOptions.ProgressQueue))]
+    [InlineData("RunLedger__CallbacksQueue", nameof(LedgerOptions.CallbacksQueue))]
     public void InfraSetsEachNameSettingToTheCodesDefault(string setting, string property)
     {
         var bicep = RepoFiles.Read(Path.Combine("infra", "main.bicep"));

@@ -47,12 +47,17 @@ public sealed class PublishedPackageTests(PublishedPackageTests.Host host) : Led
         Assert.Equal("RunLedger.dll", (string)worker["defaultWorkerPath"]!);
 
         // Every function the code declares, and nothing else, as the host will index them.
-        var expected = OpenApiDocument.HttpFunctions(typeof(QueueProcessor).Assembly)
-            .Select(f => f.Name)
-            .Append(QueueProcessor.FunctionName)
-            .Append(RunLedger.Lifecycle.LifecycleFunctions.StaleSweepFunction)
-            .Append(RunLedger.Lifecycle.LifecycleFunctions.RetentionFunction)
-            .Order(StringComparer.Ordinal);
+        var expected = typeof(QueueProcessor).Assembly.GetTypes()
+            .SelectMany(t => t.GetMethods(System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.Instance | System.Reflection.BindingFlags.Static))
+            .Select(m => m.GetCustomAttributes(typeof(Microsoft.Azure.Functions.Worker.FunctionAttribute), false).Cast<Microsoft.Azure.Functions.Worker.FunctionAttribute>().SingleOrDefault()?.Name)
+            .OfType<string>()
+            .Order(StringComparer.Ordinal)
+            .ToList();
+        // HTTP, queue and timer functions alike (the callbacks' queue trigger and sweep timer among them).
+        Assert.Contains(QueueProcessor.FunctionName, expected);
+        Assert.Contains(RunLedger.Callbacks.CallbacksFunctions.SweepFunctionName, expected);
+        Assert.Contains(RunLedger.Lifecycle.LifecycleFunctions.StaleSweepFunction, expected);
+        Assert.Contains(RunLedger.Lifecycle.LifecycleFunctions.RetentionFunction, expected);
         var listed = ReadJson(zip, "functions.metadata").AsArray().Select(f => (string)f!["name"]!).Order(StringComparer.Ordinal);
         Assert.Equal(expected, listed);
 

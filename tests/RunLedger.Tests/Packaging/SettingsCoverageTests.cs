@@ -23,7 +23,7 @@ public sealed class SettingsCoverageTests(ITestOutputHelper output)
         ["RunLedger__StreamMaxDuration"] = "the code default suits Azure; set it only to tune",
         ["RunLedger__StreamHeartbeat"] = "the code default suits Azure; set it only to tune",
         ["RunLedger__PricingFile"] = "the shipped Costs/pricing.json applies; set it only to override prices",
-        ["AZURE_FUNCTIONS_ENVIRONMENT"] = "set by the platform (Production in Azure); Development opens the API when no admin key is set",
+        ["AZURE_FUNCTIONS_ENVIRONMENT"] = "set by the platform (Production in Azure); Development opens the API when no admin key is set, and lets callbacks use http to loopback",
         ["RunLedger__LinkLifetime"] = "the code default (7 days) suits Azure; set it only to tune",
         ["RunLedger__MaxLinkLifetime"] = "the code default (90 days) suits Azure; set it only to tune",
         ["OTEL_EXPORTER_OTLP_ENDPOINT"] = "an alternative destination to Application Insights, for self-hosted collectors",

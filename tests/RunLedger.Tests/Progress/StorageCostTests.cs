@@ -7,7 +7,11 @@ using RunLedger.Tests.Support;
 
 namespace RunLedger.Tests.Progress;
 
-/// <summary>Pins the storage work one report costs: one read of the run and one transaction.</summary>
+/// <summary>
+/// Pins the storage work one report costs: one read of the run and one transaction; a report with
+/// usage also reads the project's budget row (at the same time as the run), whose month-to-date
+/// spend its transaction updates.
+/// </summary>
 public sealed class StorageCostTests : ComponentTest
 {
     private readonly CountingPolicy _counter = new();
@@ -23,7 +27,7 @@ public sealed class StorageCostTests : ComponentTest
         eventId, DateTimeOffset.UtcNow);
 
     [Fact]
-    public async Task AnAppliedReportCostsOneReadAndOneTransaction()
+    public async Task AnAppliedReportWithUsageCostsTwoConcurrentReadsAndOneTransaction()
     {
         var runId = (string)(await StartAsync("""{"projectId":"p1"}"""))["runId"]!;
         var handler = App.Get<ProgressHandler>();
@@ -31,6 +35,22 @@ public sealed class StorageCostTests : ComponentTest
 
         _counter.Requests.Clear();
         var (outcome, _) = await handler.ApplyAsync(Report(runId, "evt-1", ""","usage":{"model":"gpt-4o","inputTokens":10}"""), default);
+
+        Assert.Equal(ReportOutcome.Applied, outcome);
+        // The two reads go out together, in either order; the transaction follows them.
+        Assert.Equal(["GET budget", "GET run"], _counter.Requests.Take(2).Order(StringComparer.Ordinal));
+        Assert.Equal(["POST $batch"], _counter.Requests.Skip(2));
+    }
+
+    [Fact]
+    public async Task AnAppliedReportWithoutUsageCostsOneReadAndOneTransaction()
+    {
+        var runId = (string)(await StartAsync("""{"projectId":"p1"}"""))["runId"]!;
+        var handler = App.Get<ProgressHandler>();
+        await handler.ApplyAsync(Report(runId, "evt-0"), default); // queued → running
+
+        _counter.Requests.Clear();
+        var (outcome, _) = await handler.ApplyAsync(Report(runId, "evt-1", ""","message":"hi" """), default);
 
         Assert.Equal(ReportOutcome.Applied, outcome);
         Assert.Equal(["GET run", "POST $batch"], _counter.Requests);
@@ -99,7 +119,7 @@ public sealed class StorageCostTests : ComponentTest
             var path = Uri.UnescapeDataString(message.Request.Uri.Path);
             if (!path.Contains("/messages", StringComparison.Ordinal))
             {
-                lock (Requests) Requests.Add($"{message.Request.Method} {(path.EndsWith("$batch", StringComparison.Ordinal) ? "$batch" : path.Contains("run|", StringComparison.Ordinal) ? "run" : path.Contains("'counts'", StringComparison.Ordinal) ? "counts" : path)}");
+                lock (Requests) Requests.Add($"{message.Request.Method} {(path.EndsWith("$batch", StringComparison.Ordinal) ? "$batch" : path.Contains("run|", StringComparison.Ordinal) ? "run" : path.Contains("'counts'", StringComparison.Ordinal) ? "counts" : path.Contains("'budget'", StringComparison.Ordinal) ? "budget" : path)}");
             }
         }
     }

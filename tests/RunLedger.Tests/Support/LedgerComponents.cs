@@ -18,6 +18,7 @@ public sealed class LedgerComponents : IAsyncLifetime
     public string TableName { get; } = Names.Table("runs");
     public string JobsQueue { get; } = Names.Queue("jobs");
     public string ProgressQueue { get; } = Names.Queue("progress");
+    public string CallbacksQueue { get; } = Names.Queue("callbacks");
 
     /// <summary>Service changes (a clock, a pipeline policy), applied after the app's registrations.</summary>
     public Action<IServiceCollection>? ConfigureServices { get; set; }
@@ -66,6 +67,7 @@ public sealed class LedgerComponents : IAsyncLifetime
             ["RunLedger:TableName"] = TableName,
             ["RunLedger:JobsQueue"] = JobsQueue,
             ["RunLedger:ProgressQueue"] = ProgressQueue,
+            ["RunLedger:CallbacksQueue"] = CallbacksQueue,
         }).AddInMemoryCollection(_settings).Build();
         var provider = LedgerServices.Build(configuration, ConfigureServices);
         provider.GetRequiredService<LedgerStorage>().CreateIfNotExistsAsync(default).GetAwaiter().GetResult();

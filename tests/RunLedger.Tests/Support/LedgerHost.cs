@@ -22,6 +22,7 @@ public class LedgerHost : IAsyncLifetime
     public string TableName { get; } = Names.Table("runs");
     public string JobsQueue { get; } = Names.Queue("jobs");
     public string ProgressQueue { get; } = Names.Queue("progress");
+    public string CallbacksQueue { get; } = Names.Queue("callbacks");
 
     /// <summary>The worker's build output (functions.metadata, RunLedger.dll), from the test build.</summary>
     public static string AppDirectory { get; } = typeof(LedgerHost).Assembly
@@ -44,12 +45,13 @@ public class LedgerHost : IAsyncLifetime
     public string ConnectionString => _azurite!.ConnectionString;
 
     /// <summary>This host's storage, reached through the app's own client registration.</summary>
-    public LedgerStorage Storage => _storage ??= TestStorage.For(ConnectionString, TableName, JobsQueue, ProgressQueue);
+    public LedgerStorage Storage => _storage ??= TestStorage.For(ConnectionString, TableName, JobsQueue, ProgressQueue, callbacks: CallbacksQueue);
 
     public TableClient Table => Storage.Table;
     public QueueClient Jobs => Storage.Jobs;
     public QueueClient Progress => Storage.Progress;
     public QueueClient ProgressPoison => Storage.ProgressPoison;
+    public QueueClient Callbacks => Storage.Callbacks;
 
     /// <summary>A queue of this host without message encoding: text goes on and comes off exactly as stored.</summary>
     public QueueClient Raw(string queueName) => new(ConnectionString, queueName);
@@ -73,6 +75,7 @@ public class LedgerHost : IAsyncLifetime
             ["RunLedger__TableName"] = TableName,
             ["RunLedger__JobsQueue"] = JobsQueue,
             ["RunLedger__ProgressQueue"] = ProgressQueue,
+            ["RunLedger__CallbacksQueue"] = CallbacksQueue,
             // The host needs the timers' schedules; tests fire the timers through the admin API.
             ["RunLedger__StaleSweepSchedule"] = NeverDuringATest,
             ["RunLedger__RetentionSchedule"] = NeverDuringATest,

@@ -8,7 +8,7 @@ namespace RunLedger.Tests.Support;
 /// <summary>Storage clients for tests, built by the app's own registration (<see cref="LedgerStorageRegistration"/>).</summary>
 public static class TestStorage
 {
-    public static LedgerStorage For(string connectionString, string table, string jobs, string progress, Action<IServiceCollection>? configure = null)
+    public static LedgerStorage For(string connectionString, string table, string jobs, string progress, Action<IServiceCollection>? configure = null, string? callbacks = null)
     {
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
         {
@@ -16,6 +16,7 @@ public static class TestStorage
             ["RunLedger:TableName"] = table,
             ["RunLedger:JobsQueue"] = jobs,
             ["RunLedger:ProgressQueue"] = progress,
+            ["RunLedger:CallbacksQueue"] = callbacks ?? Names.Queue("callbacks"),
         }).Build();
         return LedgerStorage.Create(configuration, configure);
     }

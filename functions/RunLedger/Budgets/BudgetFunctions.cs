@@ -1,0 +1,29 @@
+using RunLedger.Access;
+using Microsoft.Azure.Functions.Worker;
+using RunLedger.Ledger;
+using RunLedger.Runs;
+
+namespace RunLedger.Budgets;
+
+/// <summary>
+/// A project's spend against its budget.
+/// <code>
+/// GET projects/{projectId}/budget   GetProjectBudget   month-to-date spend, limit, thresholds crossed, this month's alerts
+/// </code>
+/// </summary>
+public sealed class BudgetFunctions(BudgetLedger budgets, LedgerStorage storage, TimeProvider clock)
+{
+    [Function("GetProjectBudget")]
+    [Access(Need.Read)]
+    public async Task<IResult> GetBudget(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "projects/{projectId}/budget")] HttpRequest request,
+        string projectId, CancellationToken cancellationToken)
+    {
+        RunsFunctions.CheckProject(projectId);
+        var now = clock.GetUtcNow();
+        var answer = await budgets.ShowAsync(projectId, now, cancellationToken);
+        var month = BudgetLedger.MonthOf(now);
+        answer["alerts"] = await Callbacks.CallbacksFunctions.ListAsync(storage.Table, projectId, $"cbb|{month}|", $"cbb|{month}}}", cancellationToken);
+        return TypedResults.Ok(answer);
+    }
+}

@@ -1,0 +1,160 @@
+using System.Text.Json.Nodes;
+using Azure.Data.Tables;
+using RunLedger.Callbacks;
+using RunLedger.Costs;
+using RunLedger.Ledger;
+
+namespace RunLedger.Budgets;
+
+/// <summary>
+/// A project's month-to-date spend, kept at write time in one row (<see cref="Keys.BudgetRow"/>)
+/// that every cost row changes in its own transaction (ETag compare-and-swap), so the spend always
+/// equals the sum of the month's cost rows and a redelivered report cannot count twice.
+/// </summary>
+/// <remarks>
+/// The month is the UTC month a cost <em>arrives</em> in (the ledger's clock), not the report's
+/// timestamp: a late cost counts in the month it is recorded, so a closed month never changes and
+/// never raises an alert after it ended. The row also holds the budget and the callbacks that
+/// want <c>budget</c> events, copied from the project's config on every config PUT (so a report
+/// reads one row, not the config too). Crossing a threshold adds one <c>budget</c> outbox record
+/// per callback in the same transaction and remembers the threshold for the month: one alert per
+/// threshold per month, however many reports race. At the first cost of a new month the row
+/// starts over and the month that ended is kept as <c>spend|{yyyy-MM}</c>.
+/// </remarks>
+public sealed class BudgetLedger(LedgerStorage storage, CallbackOutbox outbox)
+{
+    private const string Month = "Month";
+    private const string SpendMicros = "SpendMicros";
+    private const string Crossed = "Crossed";
+    private const string Budget = "Budget";
+    private const string Callbacks = "Callbacks";
+
+    public static string MonthOf(DateTimeOffset at) => at.UtcDateTime.ToString("yyyy-MM", System.Globalization.CultureInfo.InvariantCulture);
+
+    public Task<TableEntity?> ReadAsync(string projectId, CancellationToken cancellationToken) =>
+        storage.Table.FindAsync(projectId, Keys.BudgetRow, cancellationToken);
+
+    /// <summary>
+    /// Adds a cost to the spend: the budget row's write (first) and any month archive, for the
+    /// cost's transaction, and the alerts it raises.
+    /// </summary>
+    public (List<TableTransactionAction> Actions, List<CallbackRecord> Alerts) Add(string projectId, TableEntity? row, long costMicros, DateTimeOffset now)
+    {
+        var month = MonthOf(now);
+        var next = new TableEntity(projectId, Keys.BudgetRow);
+        if (row?.GetString(Budget) is { } budgetJson) next[Budget] = budgetJson;
+        if (row?.GetString(Callbacks) is { } callbacksJson) next[Callbacks] = callbacksJson;
+
+        var actions = new List<TableTransactionAction>();
+        long spend = 0;
+        var crossed = new List<string>();
+        if (row?.GetString(Month) is { } rowMonth && rowMonth != month)
+        {
+            actions.Add(new(TableTransactionActionType.UpsertReplace, new TableEntity(projectId, Keys.SpendRow(rowMonth))
+            {
+                [SpendMicros] = row.GetInt64(SpendMicros) ?? 0,
+                [Crossed] = row.GetString(Crossed) ?? "",
+            }));
+        }
+        else if (row is not null)
+        {
+            spend = row.GetInt64(SpendMicros) ?? 0;
+            crossed.AddRange(CrossedOf(row));
+        }
+        spend = checked(spend + costMicros);
+
+        var alerts = new List<CallbackRecord>();
+        if (BudgetConfig.FromJson(row?.GetString(Budget)) is { } budget)
+        {
+            var callbacks = CallbackConfig.Read(row?.GetString(Callbacks) is { } c ? new JsonObject { ["callbacks"] = JsonNode.Parse(c) } : null)
+                .Where(cb => cb.Events.Contains(CallbackConfig.Budget)).ToList();
+            foreach (var threshold in budget.AlertAt)
+            {
+                var name = BudgetConfig.Name(threshold);
+                if (spend < budget.ThresholdMicros(threshold) || crossed.Contains(name)) continue;
+                crossed.Add(name);
+                var alert = new JsonObject
+                {
+                    ["month"] = month,
+                    ["threshold"] = threshold,
+                    ["thresholdUsd"] = Money.Exact(budget.ThresholdMicros(threshold)),
+                    ["monthlyUsd"] = Money.Exact(budget.MonthlyMicros),
+                    ["spendUsd"] = Money.Exact(spend),
+                };
+                alerts.AddRange(callbacks.Select(cb => outbox.ForBudget(projectId, month, name, cb, alert)));
+            }
+        }
+        next[Month] = month;
+        next[SpendMicros] = spend;
+        next[Crossed] = string.Join(',', crossed);
+        actions.Insert(0, row is null
+            ? new(TableTransactionActionType.Add, next)
+            : new(TableTransactionActionType.UpdateReplace, next, row.ETag));
+        return (actions, alerts);
+    }
+
+    private static string[] CrossedOf(TableEntity row) =>
+        (row.GetString(Crossed) ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries);
+
+    /// <summary>
+    /// Stores the project's config and copies its budget and budget callbacks (without secrets)
+    /// into the budget row, in one transaction, keeping the month's spend.
+    /// </summary>
+    public async Task PutConfigAsync(string projectId, JsonObject config, CancellationToken cancellationToken)
+    {
+        var budget = BudgetConfig.Parse(config, "");
+        var (withoutSecrets, _) = CallbackConfig.Split(config);
+        var callbacks = withoutSecrets["callbacks"]?.ToJsonString();
+        var configRow = new TableEntity(projectId, Keys.ConfigRow);
+        DocumentColumns.Write(configRow, config);
+        for (var attempt = 1; ; attempt++)
+        {
+            var row = await ReadAsync(projectId, cancellationToken);
+            var actions = new List<TableTransactionAction> { new(TableTransactionActionType.UpsertReplace, configRow) };
+            if (row is not null || budget is not null || callbacks is not null)
+            {
+                var next = new TableEntity(projectId, Keys.BudgetRow);
+                foreach (var name in new[] { Month, SpendMicros, Crossed })
+                {
+                    if (row?.TryGetValue(name, out var value) == true && value is not null) next[name] = value;
+                }
+                if (budget is not null) next[Budget] = budget.ToJson().ToJsonString();
+                if (callbacks is not null) next[Callbacks] = callbacks;
+                actions.Add(row is null
+                    ? new(TableTransactionActionType.Add, next)
+                    : new(TableTransactionActionType.UpdateReplace, next, row.ETag));
+            }
+            try
+            {
+                await storage.Table.SubmitTransactionAsync(actions, cancellationToken);
+                return;
+            }
+            catch (TableTransactionFailedException e) when (e.Status is 409 or 412 && attempt < Contention.MaxAttempts)
+            {
+                await Contention.DelayAsync(attempt, cancellationToken);
+            }
+        }
+    }
+
+    /// <summary>What <c>GET .../budget</c> answers: this month's spend, the limit and the thresholds crossed.</summary>
+    public async Task<JsonObject> ShowAsync(string projectId, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var row = await ReadAsync(projectId, cancellationToken);
+        var month = MonthOf(now);
+        var current = row?.GetString(Month) == month;
+        var spend = current ? row!.GetInt64(SpendMicros) ?? 0 : 0;
+        var budget = BudgetConfig.FromJson(row?.GetString(Budget));
+        var crossed = current ? CrossedOf(row!).Select(t => decimal.Parse(t, System.Globalization.CultureInfo.InvariantCulture)).Order().ToList() : [];
+        return new JsonObject
+        {
+            ["projectId"] = projectId,
+            ["month"] = month,
+            ["spendUsd"] = Money.Exact(spend),
+            ["spendMicros"] = spend,
+            ["monthlyUsd"] = budget is null ? null : Money.Exact(budget.MonthlyMicros),
+            ["alertAt"] = budget is null ? null : new JsonArray([.. budget.AlertAt.Select(t => (JsonNode)JsonValue.Create(t))]),
+            ["crossed"] = new JsonArray([.. crossed.Select(t => (JsonNode)JsonValue.Create(t))]),
+            ["remainingUsd"] = budget is null ? null : Money.Exact(budget.MonthlyMicros - spend),
+        };
+    }
+}
