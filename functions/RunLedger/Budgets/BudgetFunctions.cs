@@ -24,6 +24,6 @@ public sealed class BudgetFunctions(BudgetLedger budgets, LedgerStorage storage,
         var answer = await budgets.ShowAsync(projectId, now, cancellationToken);
         var month = BudgetLedger.MonthOf(now);
         answer["alerts"] = await Callbacks.CallbacksFunctions.ListAsync(storage.Table, projectId, $"cbb|{month}|", $"cbb|{month}}}", cancellationToken);
-        return TypedResults.Ok(answer);
+        return TypedResults.Ok(Callbacks.CallbackUrls.ForReader(request, answer));
     }
 }

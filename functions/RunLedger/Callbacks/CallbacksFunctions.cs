@@ -50,7 +50,7 @@ public sealed class CallbacksFunctions(CallbackDelivery delivery, RunStore runs,
         await RunsFunctions.FindAsync(runs, projectId, runId, cancellationToken);
         var (from, to) = Keys.CallbackRange(runId);
         var items = await ListAsync(storage.Table, projectId, from, to, cancellationToken);
-        return TypedResults.Ok(new JsonObject { ["projectId"] = projectId, ["runId"] = runId, ["items"] = items });
+        return TypedResults.Ok(CallbackUrls.ForReader(request, new JsonObject { ["projectId"] = projectId, ["runId"] = runId, ["items"] = items }));
     }
 
     /// <summary>The outbox records between two row keys, as shown to readers: never a secret.</summary>

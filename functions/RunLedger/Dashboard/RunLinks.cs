@@ -16,13 +16,17 @@ public sealed class RunLinks(Credentials credentials, IOptions<LedgerOptions> op
 {
     public const string Field = "dashboardUrl";
 
-    /// <summary>Sets <c>dashboardUrl</c> on a run (or a run summary) about to be answered to <paramref name="request"/>.</summary>
+    /// <summary>
+    /// Sets <c>dashboardUrl</c> on a run (or a run summary) about to be answered to <paramref name="request"/>;
+    /// a read link sees its callback URLs' origins only (<see cref="Callbacks.CallbackUrls"/>).
+    /// </summary>
     public JsonObject Stamp(HttpRequest request, JsonObject run)
     {
         if ((string?)run["projectId"] is { } projectId && (string?)run["runId"] is { } runId)
         {
             run[Field] = DashboardLinks.Page(options.Value, request, projectId, runId, TokenFor(request, projectId, runId));
         }
+        Callbacks.CallbackUrls.ForReader(request, run["configSnapshot"]);
         return run;
     }
 

@@ -162,6 +162,29 @@ public sealed class AuthTests(AuthTests.Host host) : LedgerTest(host), IClassFix
     }
 
     [Fact]
+    public async Task AReadLinkSeesCallbackUrlsAsOriginsOnly()
+    {
+        const string Hook = "https://hooks.example.com/wh/secret-path-123";
+        var config = $$"""{"callbacks":[{"url":"{{Hook}}","events":["completed"],"secret":"0123456789abcdef0123"}]}""";
+        Assert.Equal(HttpStatusCode.OK, (await Send("key-one", HttpMethod.Put, $"/api/projects/{P}/config", config)).StatusCode);
+        var runId = await StartWithAsync("key-one", P);
+        Assert.Equal(HttpStatusCode.Accepted, (await Send("key-one", HttpMethod.Post, $"/api/projects/{P}/runs/{runId}/progress",
+            """{"agent":"publisher","status":"completed","eventId":"done"}""")).StatusCode);
+        var token = (string)(await LinkAsync("key-one", P, $$"""{"runId":"{{runId}}"}"""))["token"]!;
+        var run = $"/api/projects/{P}/runs/{runId}";
+
+        var asReader = await (await Send(token, HttpMethod.Get, run)).JsonAsync();
+        Assert.Equal("https://hooks.example.com/…", (string)asReader["configSnapshot"]!["callbacks"]![0]!["url"]!);
+        var deliveries = await (await Send(token, HttpMethod.Get, run + "/callbacks")).JsonAsync();
+        Assert.Equal("https://hooks.example.com/…", (string)deliveries["items"]![0]!["url"]!);
+
+        var asOwner = await (await Send(await ProjectKeyAsync(P), HttpMethod.Get, run)).JsonAsync();
+        Assert.Equal(Hook, (string)asOwner["configSnapshot"]!["callbacks"]![0]!["url"]!);
+        Assert.Equal(Hook, (string)(await (await Send("key-one", HttpMethod.Get, run + "/callbacks")).JsonAsync())["items"]![0]!["url"]!);
+        Assert.DoesNotContain("secret-path-123", asReader.ToJsonString() + deliveries.ToJsonString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task ARunLinkReadsThatRunOnly()
     {
         var runId = await StartWithAsync("key-one", P);
