@@ -17,7 +17,7 @@ namespace RunLedger.Lifecycle;
 /// timer %RunLedger__RetentionSchedule%             RetentionPurge   deletes final runs older than RetentionDays
 /// </code>
 /// </summary>
-public sealed class LifecycleFunctions(RunCanceller canceller, StaleSweep sweep, RetentionPurge retention, LedgerStorage storage)
+public sealed class LifecycleFunctions(RunCanceller canceller, StaleSweep sweep, RetentionPurge retention, LedgerStorage storage, Dashboard.RunLinks links)
 {
     public const string StaleSweepFunction = "StaleSweep";
     public const string RetentionFunction = "RetentionPurge";
@@ -35,7 +35,7 @@ public sealed class LifecycleFunctions(RunCanceller canceller, StaleSweep sweep,
         RunsFunctions.CheckIds(projectId, runId);
         var reason = ParseReason(await JsonBody.ReadOptionalObjectAsync(request, cancellationToken));
         var (run, _) = await canceller.CancelAsync(projectId, runId, reason, cancellationToken);
-        return RunsFunctions.WithETag(request.HttpContext, run, TypedResults.Ok(run.Document));
+        return RunsFunctions.WithETag(request.HttpContext, run, TypedResults.Ok(links.Stamp(request, run.Document)));
     }
 
     private static string? ParseReason(JsonObject body)
