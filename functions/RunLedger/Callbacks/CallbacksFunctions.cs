@@ -26,13 +26,7 @@ public sealed class CallbacksFunctions(CallbackDelivery delivery, RunStore runs,
         [QueueTrigger("%RunLedger__CallbacksQueue%", Connection = "AzureWebJobsStorage")] string message,
         FunctionContext context, CancellationToken cancellationToken)
     {
-        var metadata = context.BindingContext.BindingData;
-        var messageId = metadata.TryGetValue("Id", out var id) && id is string { Length: > 0 } s ? s : Guid.NewGuid().ToString();
-        var dequeueCount = metadata.TryGetValue("DequeueCount", out var count)
-            && long.TryParse(Convert.ToString(count, CultureInfo.InvariantCulture), NumberStyles.Integer, CultureInfo.InvariantCulture, out var n) ? n : 1;
-        var insertedAt = metadata.TryGetValue("InsertionTime", out var inserted)
-            && DateTimeOffset.TryParse(Convert.ToString(inserted, CultureInfo.InvariantCulture)?.Trim('"'), CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var at)
-            ? at.ToUniversalTime() : clock.GetUtcNow();
+        var (messageId, dequeueCount, insertedAt) = Hosting.QueueMessageInfo.From(context, clock);
         await delivery.HandleAsync(message, messageId, insertedAt, dequeueCount, cancellationToken);
     }
 

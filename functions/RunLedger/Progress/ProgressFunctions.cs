@@ -35,14 +35,7 @@ public sealed class ProgressFunctions(
         [QueueTrigger("%RunLedger__ProgressQueue%", Connection = "AzureWebJobsStorage")] string message,
         FunctionContext context, CancellationToken cancellationToken)
     {
-        var metadata = context.BindingContext.BindingData;
-        // A message run once through the admin API was never stored: it has no id.
-        var messageId = metadata.TryGetValue("Id", out var id) && id is string { Length: > 0 } s ? s : Guid.NewGuid().ToString();
-        var dequeueCount = metadata.TryGetValue("DequeueCount", out var count)
-            && long.TryParse(Convert.ToString(count, CultureInfo.InvariantCulture), NumberStyles.Integer, CultureInfo.InvariantCulture, out var n) ? n : 1;
-        var insertedAt = metadata.TryGetValue("InsertionTime", out var inserted)
-            && DateTimeOffset.TryParse(Convert.ToString(inserted, CultureInfo.InvariantCulture)?.Trim('"'), CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var at)
-            ? at.ToUniversalTime() : clock.GetUtcNow();
+        var (messageId, dequeueCount, insertedAt) = Hosting.QueueMessageInfo.From(context, clock);
 
         if (await processor.ProcessAsync(message, messageId, insertedAt, dequeueCount, cancellationToken) is { } retryBecause)
         {
