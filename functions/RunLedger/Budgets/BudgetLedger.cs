@@ -21,7 +21,7 @@ namespace RunLedger.Budgets;
 /// threshold per month, however many reports race. At the first cost of a new month the row
 /// starts over and the month that ended is kept as <c>spend|{yyyy-MM}</c>.
 /// </remarks>
-public sealed class BudgetLedger(LedgerStorage storage, CallbackOutbox outbox)
+public sealed class BudgetLedger(LedgerStorage storage, CallbackOutbox outbox, TimeProvider clock)
 {
     private const string Month = "Month";
     private const string SpendMicros = "SpendMicros";
@@ -30,6 +30,9 @@ public sealed class BudgetLedger(LedgerStorage storage, CallbackOutbox outbox)
     private const string Callbacks = "Callbacks";
 
     public static string MonthOf(DateTimeOffset at) => at.UtcDateTime.ToString("yyyy-MM", System.Globalization.CultureInfo.InvariantCulture);
+
+    /// <summary>Whether the project's budget row (from <see cref="ReadAsync"/>) holds a budget, so its spend is kept.</summary>
+    public static bool HasBudget(TableEntity? row) => BudgetConfig.FromJson(row?.GetString(Budget)) is not null;
 
     public Task<TableEntity?> ReadAsync(string projectId, CancellationToken cancellationToken) =>
         storage.Table.FindAsync(projectId, Keys.BudgetRow, cancellationToken);
@@ -93,6 +96,22 @@ public sealed class BudgetLedger(LedgerStorage storage, CallbackOutbox outbox)
         return (actions, alerts);
     }
 
+    /// <summary>The project's cost rows recorded in <paramref name="month"/> (UTC), summed: one range query in its partition.</summary>
+    private async Task<long> MonthSpendAsync(string projectId, string month, CancellationToken cancellationToken)
+    {
+        var filter = TableClient.CreateQueryFilter($"PartitionKey eq {projectId} and RowKey ge {"cost|"} and RowKey lt {"cost}"}");
+        long spend = 0;
+        await foreach (var row in storage.Table.QueryAsync<TableEntity>(filter, cancellationToken: cancellationToken))
+        {
+            var recordedAt = (string?)DocumentColumns.Read(row)["recordedAt"];
+            if (recordedAt is not null && recordedAt.StartsWith(month, StringComparison.Ordinal))
+            {
+                spend = checked(spend + (row.GetInt64("CostMicros") ?? 0));
+            }
+        }
+        return spend;
+    }
+
     private static string[] CrossedOf(TableEntity row) =>
         (row.GetString(Crossed) ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries);
 
@@ -117,6 +136,15 @@ public sealed class BudgetLedger(LedgerStorage storage, CallbackOutbox outbox)
                 foreach (var name in new[] { Month, SpendMicros, Crossed })
                 {
                     if (row?.TryGetValue(name, out var value) == true && value is not null) next[name] = value;
+                }
+                if (budget is not null && !HasBudget(row))
+                {
+                    // Spend is kept only while a budget is set: one just set starts from the
+                    // month's cost rows recorded so far.
+                    var month = MonthOf(clock.GetUtcNow());
+                    next[Month] = month;
+                    next[SpendMicros] = await MonthSpendAsync(projectId, month, cancellationToken);
+                    next[Crossed] = "";
                 }
                 if (budget is not null) next[Budget] = budget.ToJson().ToJsonString();
                 if (callbacks is not null) next[Callbacks] = callbacks;

@@ -95,7 +95,9 @@ public sealed partial class ProgressHandler(
             {
                 var costRow = costs.Record(run, report, sequence, now);
                 rows.Add(new(TableTransactionActionType.Add, costRow));
-                if (costRow.GetInt64("CostMicros") is > 0 and var cost)
+                // Only a project with a budget keeps its month's spend: every cost of the project
+                // goes through that one row, which serializes the project's cost reports.
+                if (costRow.GetInt64("CostMicros") is > 0 and var cost && Budgets.BudgetLedger.HasBudget(budget))
                 {
                     var (spendRows, raised) = budgets.Add(report.ProjectId, budget, cost, now);
                     budgetAction = EventIdAction + rows.Count;

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text.Json.Nodes;
 using RunLedger.Tests.Support;
+using RunLedger.Ledger;
 
 namespace RunLedger.Tests.Budgets;
 
@@ -108,20 +109,20 @@ public sealed class BudgetTests(CallbackHost host) : LedgerTest(host), IClassFix
     }
 
     [Fact]
-    public async Task AProjectWithoutABudgetShowsItsSpendAndNoLimit()
+    public async Task AProjectWithoutABudgetKeepsNoSpendSoItsCostReportsShareNoRow()
     {
         var runId = (string)(await StartAsync($$"""{"projectId":"{{P}}"}"""))["runId"]!;
         (await Client.PostJsonAsync($"/api/projects/{P}/runs/{runId}/progress", Report(P, runId, "a", "0.25"))).EnsureSuccessStatusCode();
 
         var budget = await BudgetAsync();
-        Assert.Equal("0.250000", (string)budget["spendUsd"]!);
+        Assert.Equal(0, (long)budget["spendMicros"]!);
         Assert.Null(budget["monthlyUsd"]);
         Assert.Empty(budget["crossed"]!.AsArray());
-        Assert.Equal(DateTime.UtcNow.ToString("yyyy-MM", System.Globalization.CultureInfo.InvariantCulture), (string)budget["month"]!);
+        Assert.Null(await App.Table.FindAsync(P, RunLedger.Ledger.Keys.BudgetRow, default));
     }
 
     [Fact]
-    public async Task AConfigPutKeepsTheMonthsSpend()
+    public async Task ABudgetSetMidMonthStartsFromTheMonthsCostsAndAPutKeepsTheSpend()
     {
         var runId = (string)(await StartAsync($$"""{"projectId":"{{P}}"}"""))["runId"]!;
         (await Client.PostJsonAsync($"/api/projects/{P}/runs/{runId}/progress", Report(P, runId, "a", "0.40"))).EnsureSuccessStatusCode();
@@ -130,6 +131,9 @@ public sealed class BudgetTests(CallbackHost host) : LedgerTest(host), IClassFix
         var budget = await BudgetAsync();
         Assert.Equal(400_000, (long)budget["spendMicros"]!);
         Assert.Equal("2.000000", (string)budget["monthlyUsd"]!);
+        (await PutConfigAsync("""{"budget":{"monthlyUsd":3}}""")).EnsureSuccessStatusCode();
+        Assert.Equal(400_000, (long)(await BudgetAsync())["spendMicros"]!);
+        budget = await BudgetAsync();
         Assert.Equal([0.5m, 0.8m, 1.0m], budget["alertAt"]!.AsArray().Select(t => (decimal)t!));
     }
 
