@@ -99,7 +99,8 @@ public sealed class BudgetLedger(LedgerStorage storage, CallbackOutbox outbox, T
     /// <summary>The project's cost rows recorded in <paramref name="month"/> (UTC), summed: one range query in its partition.</summary>
     private async Task<long> MonthSpendAsync(string projectId, string month, CancellationToken cancellationToken)
     {
-        var filter = TableClient.CreateQueryFilter($"PartitionKey eq {projectId} and RowKey ge {"cost|"} and RowKey lt {"cost}"}");
+        var (from, to) = Keys.CostRange();
+        var filter = TableClient.CreateQueryFilter($"PartitionKey eq {projectId} and RowKey ge {from} and RowKey lt {to}");
         long spend = 0;
         await foreach (var row in storage.Table.QueryAsync<TableEntity>(filter, cancellationToken: cancellationToken))
         {

@@ -113,6 +113,9 @@ public static partial class Keys
     public static string CallbackRow(string runId, string eventKey, int callbackIndex) =>
         FormattableString.Invariant($"cb|{runId}|{eventKey}|{callbackIndex:D2}");
 
+    /// <summary>Every cost row of a project's partition, of all its runs: <c>[cost|, cost})</c>.</summary>
+    public static (string From, string To) CostRange() => ("cost|", "cost}");
+
     /// <summary>The first row key of a run's callbacks, and the first after them ('}' follows '|').</summary>
     public static (string From, string To) CallbackRange(string runId) => ($"cb|{runId}|", $"cb|{runId}}}");
 
