@@ -68,4 +68,29 @@ public sealed class HttpFunctions(ILogger<HttpFunctions> logger)
         }
         return new OkObjectResult("done");
     }
+
+    // Two routes that can match GET api/order/fixed. Azure's host tries routes in function-name order,
+    // so "OrderAnything" (sorted first) answers it, although "OrderFixed" is more specific.
+    [Function("OrderAnything")]
+    public static IActionResult OrderAnything(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "order/{name}")] HttpRequest req, string name) =>
+        new OkObjectResult(new { function = "OrderAnything", name });
+
+    [Function("OrderFixed")]
+    public static IActionResult OrderFixed(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "order/fixed")] HttpRequest req) =>
+        new OkObjectResult(new { function = "OrderFixed" });
+
+    /// <summary>Answers the invocation's binding data (values as the worker got them) and its environment name.</summary>
+    [Function("EchoBindingData")]
+    public static IActionResult EchoBindingData(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "get", "post", Route = "binding/{id}")] HttpRequest req, FunctionContext context)
+    {
+        req.HttpContext.Response.Headers["X-Fixture-Own"] = "from-function";
+        return new OkObjectResult(new
+        {
+            data = context.BindingContext.BindingData.ToDictionary(p => p.Key, p => p.Value?.ToString()),
+            environment = Environment.GetEnvironmentVariable("AZURE_FUNCTIONS_ENVIRONMENT"),
+        });
+    }
 }

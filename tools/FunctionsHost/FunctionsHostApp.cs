@@ -57,6 +57,7 @@ public sealed class FunctionsHostApp : IAsyncDisposable
             Port = options.Port == 0 ? FreePort() : options.Port,
         };
         var hostJson = HostJson.Load(options.HostJsonPath);
+        var settings = new AppSettings(options.SettingsPath, options.Settings);
         var endpoints = new HostEndpoints(new Uri($"http://localhost:{options.Port}/"), FreePort(), hostJson.RoutePrefix);
 
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = appDirectory });
@@ -76,7 +77,9 @@ public sealed class FunctionsHostApp : IAsyncDisposable
         {
             kestrel.ListenLocalhost(options.Port);
             kestrel.Listen(IPAddress.Loopback, endpoints.GrpcPort, o => o.Protocols = HttpProtocols.Http2);
-            kestrel.Limits.MaxRequestBodySize = null;
+            // Azure's host: 100 MB unless FUNCTIONS_REQUEST_BODY_SIZE_LIMIT says otherwise
+            // (azure-functions-host src/WebJobs.Script.WebHost/Program.cs, Middleware/HttpRequestBodySizeMiddleware.cs).
+            kestrel.Limits.MaxRequestBodySize = settings.MaxRequestBodySize;
         });
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(15));
         builder.Services.AddRouting();
@@ -90,7 +93,7 @@ public sealed class FunctionsHostApp : IAsyncDisposable
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton(hostJson);
         builder.Services.AddSingleton(endpoints);
-        builder.Services.AddSingleton(new AppSettings(options.SettingsPath, options.Settings));
+        builder.Services.AddSingleton(settings);
         builder.Services.AddSingleton<WorkerConnections>();
         builder.Services.AddSingleton<FunctionKeys>();
         builder.Services.AddSingleton<FunctionInvoker>();
@@ -103,6 +106,21 @@ public sealed class FunctionsHostApp : IAsyncDisposable
         var app = builder.Build();
         var grpcHost = $"*:{endpoints.GrpcPort}";
         var publicHost = $"*:{options.Port}";
+        if (hostJson.CustomHeaders.Count > 0)
+        {
+            app.Use((context, next) =>
+            {
+                if (context.Connection.LocalPort == options.Port)
+                {
+                    context.Response.OnStarting(() =>
+                    {
+                        foreach (var (name, value) in hostJson.CustomHeaders) context.Response.Headers.TryAdd(name, value);
+                        return Task.CompletedTask;
+                    });
+                }
+                return next(context);
+            });
+        }
         app.MapGrpcService<FunctionRpcService>().RequireHost(grpcHost);
         app.MapAdmin(publicHost);
         // The router needs the functions the worker reports, so it is built on first use.
@@ -112,19 +130,22 @@ public sealed class FunctionsHostApp : IAsyncDisposable
         {
             await (await handler.Value.WaitAsync(context.RequestAborted)).HandleAsync(context);
         }).RequireHost(publicHost);
+        // Built as soon as the worker reports its functions, so overlapping routes are named at start-up.
+        app.Lifetime.ApplicationStarted.Register(() => _ = handler.Value);
         return new FunctionsHostApp(app, endpoints);
     }
 
     private static async Task<HttpTriggerHandler> CreateHandlerAsync(IServiceProvider services, HostJson hostJson)
     {
         var functions = await services.GetRequiredService<WorkerSupervisor>().Functions;
-        var router = new HttpRouter(functions, hostJson.RoutePrefix, services.GetRequiredService<IInlineConstraintResolver>());
+        var logger = services.GetRequiredService<ILoggerFactory>().CreateLogger("Host.Http");
+        var router = new HttpRouter(functions, hostJson.RoutePrefix, services.GetRequiredService<IInlineConstraintResolver>(), logger);
         return new HttpTriggerHandler(
             router,
             services.GetRequiredService<WorkerSupervisor>(),
             services.GetRequiredService<FunctionKeys>(),
             services.GetRequiredService<IHttpForwarder>(),
-            services.GetRequiredService<ILoggerFactory>().CreateLogger("Host.Http"));
+            logger);
     }
 
     public Task StartAsync(CancellationToken cancellationToken = default) => app.StartAsync(cancellationToken);

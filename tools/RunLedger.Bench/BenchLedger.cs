@@ -39,6 +39,8 @@ public sealed class BenchLedger : IAsyncDisposable
         var settings = new Dictionary<string, string?>
         {
             ["AzureWebJobsStorage"] = connectionString,
+            // The local host runs as Azure does (Production) unless told; the bench runs the open API, as ./run.sh does.
+            ["AZURE_FUNCTIONS_ENVIRONMENT"] = "Development",
             ["RunLedger:TableName"] = prefix + Unique(),
             ["RunLedger:JobsQueue"] = $"{prefix}-jobs-{Unique()}",
             ["RunLedger:ProgressQueue"] = $"{prefix}-progress-{Unique()}",

@@ -2,6 +2,7 @@ using System.Collections.Frozen;
 using System.Reflection;
 using Microsoft.Azure.Functions.Worker;
 using Microsoft.Azure.Functions.Worker.Middleware;
+using RunLedger.Http;
 
 namespace RunLedger.Access;
 
@@ -37,11 +38,11 @@ public sealed class AccessMiddleware(Credentials credentials) : IFunctionsWorker
         http.Features.Set(caller);
         if (access.Need != Need.Anyone)
         {
-            var data = context.BindingContext.BindingData;
             switch (access.Project)
             {
                 case ProjectFrom.Route:
-                    caller.Demand(credentials, access.Need, Value(data, "projectId"), Value(data, "runId"));
+                    // Scope from the matched route only: binding data also holds query parameters and body members.
+                    caller.Demand(credentials, access.Need, RouteValues.Get(context, "projectId"), RouteValues.Get(context, "runId"));
                     break;
                 case ProjectFrom.Query:
                     caller.Demand(credentials, access.Need, http.Request.Query["projectId"].FirstOrDefault(), null);
@@ -59,10 +60,11 @@ public sealed class AccessMiddleware(Credentials credentials) : IFunctionsWorker
     public static Caller CallerOf(HttpContext http) =>
         http.Features.Get<Caller>() ?? throw new InvalidOperationException("The access middleware did not run for this request.");
 
-    /// <summary>The one credential a caller presents: the <c>x-functions-key</c> header, else the <c>code</c> query parameter.</summary>
+    /// <summary>
+    /// The one credential a caller presents: the <c>x-functions-key</c> header when the request has one
+    /// (even empty), else the <c>code</c> query parameter, the order Azure's host reads keys in
+    /// (azure-functions-host AuthenticationLevelHandler.GetAuthorizationKeyInfoAsync: "header takes precedence").
+    /// </summary>
     public static string? Presented(HttpRequest request) =>
-        request.Headers["x-functions-key"].FirstOrDefault() is { Length: > 0 } key ? key : request.Query["code"].FirstOrDefault();
-
-    private static string? Value(IReadOnlyDictionary<string, object?> data, string name) =>
-        data.TryGetValue(name, out var value) ? value as string : null;
+        request.Headers.TryGetValue("x-functions-key", out var header) ? header.FirstOrDefault() : request.Query["code"].FirstOrDefault();
 }

@@ -33,7 +33,8 @@ public static partial class OpenApiDocument
                      .Where(f => f.Name != "GetOpenApiDocument")
                      .OrderBy(f => f.Route, StringComparer.Ordinal))
         {
-            var path = $"/{RoutePrefix}/{route}";
+            // OpenAPI paths name parameters without route constraints ({runId}, not {runId:regex(...)}).
+            var path = $"/{RoutePrefix}/{Parameter().Replace(route, m => $"{{{m.Groups["name"].Value}}}")}";
             var item = paths[path]?.AsObject() ?? (JsonObject)(paths[path] = new JsonObject());
             foreach (var method in methods)
             {

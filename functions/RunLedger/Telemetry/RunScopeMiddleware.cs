@@ -20,10 +20,9 @@ public sealed class RunScopeMiddleware(ILogger<RunScopeMiddleware> logger) : IFu
     public async Task Invoke(FunctionContext context, FunctionExecutionDelegate next)
     {
         List<KeyValuePair<string, object?>>? values = null;
-        var data = context.BindingContext.BindingData;
         foreach (var (name, tag) in Scoped)
         {
-            if (data.TryGetValue(name, out var value) && value is string { Length: > 0 } text)
+            if (Value(context, name) is { Length: > 0 } text)
             {
                 (values ??= []).Add(new(name, text));
                 Activity.Current?.SetTag(tag, text);
@@ -41,6 +40,12 @@ public sealed class RunScopeMiddleware(ILogger<RunScopeMiddleware> logger) : IFu
             await next(context);
         }
     }
+
+    /// <summary>An HTTP function's value comes from its route only (<see cref="Http.RouteValues"/>); a queue function's from its binding data.</summary>
+    private static string? Value(FunctionContext context, string name) =>
+        Http.RouteValues.IsHttpFunction(context.FunctionDefinition.Name)
+            ? Http.RouteValues.Get(context, name)
+            : context.BindingContext.BindingData.TryGetValue(name, out var value) ? value as string : null;
 
     /// <summary>Structured for exporters (key/value pairs), readable on the console (<c>projectId:p1 runId:RUN_…</c>).</summary>
     public sealed class RunScope(List<KeyValuePair<string, object?>> values) : IReadOnlyList<KeyValuePair<string, object?>>

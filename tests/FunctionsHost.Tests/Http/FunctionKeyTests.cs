@@ -43,4 +43,16 @@ public sealed class FunctionKeyTests(KeyedHostFixture fixture)
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
     }
+
+    // azure-functions-host src/WebJobs.Script.WebHost/Security/Authentication/Keys/AuthenticationLevelHandler.cs,
+    // GetAuthorizationKeyInfoAsync: "header takes precedence": a request with the header is judged by it alone.
+    [Fact]
+    public async Task TheHeaderKeyTakesPrecedenceSoAWrongHeaderFailsEvenWithAGoodCode()
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, "api/secured?code=test-key-2");
+        request.Headers.Add("x-functions-key", "wrong");
+        using var response = await Client.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+    }
 }

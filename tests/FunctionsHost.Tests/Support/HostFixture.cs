@@ -31,6 +31,8 @@ public class HostFixture : IAsyncLifetime
         var settings = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase)
         {
             ["AzureWebJobsStorage"] = azurite.ConnectionString,
+            // As Core Tools run an app; AzureDefaultsHostFixture leaves it unset, as Azure does.
+            ["AZURE_FUNCTIONS_ENVIRONMENT"] = "Development",
             ["WorkQueue"] = WorkQueue,
             ["BenchQueue"] = BenchQueue,
             ["TickSchedule"] = "*/2 * * * * *",
@@ -60,6 +62,24 @@ public sealed class KeyedHostFixture : HostFixture
         [new(FunctionKeysSetting, $"{Key}, test-key-2")];
 
     private const string FunctionKeysSetting = FunctionsHost.Http.FunctionKeys.Setting;
+}
+
+/// <summary>
+/// A host left at Azure's defaults: no <c>AZURE_FUNCTIONS_ENVIRONMENT</c> (so Production), no function keys
+/// listed (so nothing but anonymous functions passes), and a small request body limit.
+/// </summary>
+public sealed class AzureDefaultsHostFixture : HostFixture
+{
+    public const int BodyLimit = 1024;
+
+    protected override IEnumerable<KeyValuePair<string, string?>> MoreSettings =>
+        [new("AZURE_FUNCTIONS_ENVIRONMENT", null), new("FUNCTIONS_REQUEST_BODY_SIZE_LIMIT", BodyLimit.ToString(System.Globalization.CultureInfo.InvariantCulture))];
+}
+
+[CollectionDefinition(Name)]
+public sealed class AzureDefaultsHostGroup : ICollectionFixture<AzureDefaultsHostFixture>
+{
+    public const string Name = "Azure defaults host";
 }
 
 [CollectionDefinition(Name)]

@@ -204,6 +204,25 @@ public sealed class AuthTests(AuthTests.Host host) : LedgerTest(host), IClassFix
         await (await Send(token, HttpMethod.Get, $"/api/costs/summary?projectId={P}")).AssertProblemAsync(403);
     }
 
+    // Azure's host puts query parameters (and a JSON body's top-level members) into the binding data beside
+    // the route's values (azure-webjobs-sdk-extensions HttpTriggerAttributeBindingProvider.GetRequestBindingData),
+    // and so does the local host: a run's scope must come from a route that declares {runId}, never from
+    // binding data a query string fills.
+    [Theory]
+    [InlineData("runs?runId={0}")]
+    [InlineData("runs/latest?runId={0}")]
+    [InlineData("runs/counts?runId={0}")]
+    [InlineData("budget?runId={0}")]
+    public async Task ARunLinkCannotReachProjectWideDataByNamingItsRunInTheQuery(string path)
+    {
+        var runId = await StartWithAsync("key-one", P);
+        var token = (string)(await LinkAsync("key-two", P, $$"""{"runId":"{{runId}}"}"""))["token"]!;
+
+        var response = await Send(token, HttpMethod.Get, $"/api/projects/{P}/" + string.Format(System.Globalization.CultureInfo.InvariantCulture, path, runId));
+
+        await response.AssertProblemAsync(403);
+    }
+
     [Fact]
     public async Task TamperedAndExpiredLinksAre401()
     {

@@ -71,6 +71,8 @@ public class LedgerHost : IAsyncLifetime
         var settings = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase)
         {
             ["FUNCTIONS_WORKER_RUNTIME"] = "dotnet-isolated",
+            // As Core Tools and local.settings.sample.json run it; ProductionAccessTests runs it as Azure does.
+            ["AZURE_FUNCTIONS_ENVIRONMENT"] = "Development",
             ["AzureWebJobsStorage"] = ConnectionString,
             ["RunLedger__TableName"] = TableName,
             ["RunLedger__JobsQueue"] = JobsQueue,

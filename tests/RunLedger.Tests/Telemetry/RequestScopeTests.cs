@@ -40,7 +40,7 @@ public sealed class RequestScopeTests
     }
 
     /// <summary>Just enough of an invocation for the middleware: its binding data (route values, trigger metadata).</summary>
-    private sealed class Invocation(IReadOnlyDictionary<string, object?> data) : FunctionContext
+    private sealed class Invocation(string function, IReadOnlyDictionary<string, object?> data) : FunctionContext
     {
         public override string InvocationId => "inv-1";
         public override string FunctionId => "fn-1";
@@ -48,9 +48,20 @@ public sealed class RequestScopeTests
         public override BindingContext BindingContext { get; } = new Bindings(data);
         public override RetryContext RetryContext => null!;
         public override IServiceProvider InstanceServices { get; set; } = null!;
-        public override FunctionDefinition FunctionDefinition => null!;
+        public override FunctionDefinition FunctionDefinition { get; } = new Definition(function);
         public override IDictionary<object, object> Items { get; set; } = new Dictionary<object, object>();
         public override IInvocationFeatures Features => null!;
+
+        private sealed class Definition(string name) : FunctionDefinition
+        {
+            public override ImmutableArray<FunctionParameter> Parameters => [];
+            public override string PathToAssembly => "";
+            public override string EntryPoint => "";
+            public override string Id => name;
+            public override string Name => name;
+            public override IImmutableDictionary<string, BindingMetadata> InputBindings => ImmutableDictionary<string, BindingMetadata>.Empty;
+            public override IImmutableDictionary<string, BindingMetadata> OutputBindings => ImmutableDictionary<string, BindingMetadata>.Empty;
+        }
 
         private sealed class Bindings(IReadOnlyDictionary<string, object?> data) : BindingContext
         {
@@ -58,11 +69,11 @@ public sealed class RequestScopeTests
         }
     }
 
-    private static async Task<List<object>> ScopesSeenByTheFunctionAsync(params (string Name, string Value)[] bindingData)
+    private static async Task<List<object>> ScopesSeenByTheFunctionAsync(string function, params (string Name, string Value)[] bindingData)
     {
         var logger = new ScopeRecordingLogger<RunScopeMiddleware>();
         var middleware = new RunScopeMiddleware(logger);
-        var context = new Invocation(bindingData.ToImmutableDictionary(b => b.Name, b => (object?)b.Value));
+        var context = new Invocation(function, bindingData.ToImmutableDictionary(b => b.Name, b => (object?)b.Value));
 
         await middleware.Invoke(context, _ =>
         {
@@ -78,7 +89,7 @@ public sealed class RequestScopeTests
     [Fact]
     public async Task LogsWrittenDuringARunInvocationCarryItsProjectAndRunIds()
     {
-        var scope = Assert.Single(await ScopesSeenByTheFunctionAsync(("projectId", "p1"), ("runId", "r-42"), ("other", "x")));
+        var scope = Assert.Single(await ScopesSeenByTheFunctionAsync("GetRun", ("projectId", "p1"), ("runId", "r-42"), ("other", "x")));
         var values = Assert.IsAssignableFrom<IEnumerable<KeyValuePair<string, object?>>>(scope).ToDictionary();
         Assert.Equal(new Dictionary<string, object?> { ["projectId"] = "p1", ["runId"] = "r-42" }, values);
         Assert.Equal("projectId:p1 runId:r-42", scope.ToString()); // as the console shows it
@@ -87,6 +98,22 @@ public sealed class RequestScopeTests
     [Fact]
     public async Task InvocationsWithoutRunValuesOpenNoScope()
     {
-        Assert.Empty(await ScopesSeenByTheFunctionAsync(("other", "x")));
+        Assert.Empty(await ScopesSeenByTheFunctionAsync("GetRun", ("other", "x")));
+    }
+
+    [Fact]
+    public async Task AQueueReportsIdsFromItsMessageAreScoped()
+    {
+        var scope = Assert.Single(await ScopesSeenByTheFunctionAsync("AgentProgress", ("projectId", "p1"), ("runId", "r-7")));
+        Assert.Equal("projectId:p1 runId:r-7", scope.ToString());
+    }
+
+    // Binding data of an HTTP invocation also holds query parameters (Azure's host adds them): a runId
+    // there is not the route's, so it stays out of the scope of a function whose route has no {runId}.
+    [Fact]
+    public async Task AnHttpFunctionScopesOnlyWhatItsRouteDeclares()
+    {
+        var scope = Assert.Single(await ScopesSeenByTheFunctionAsync("ListRuns", ("projectId", "p1"), ("runId", "from-the-query")));
+        Assert.Equal("projectId:p1", scope.ToString());
     }
 }

@@ -43,6 +43,20 @@ public sealed partial class AppSettings
 
     public string? this[string key] => values.TryGetValue(key, out var value) && value.Length > 0 ? value : null;
 
+    /// <summary>
+    /// <c>AZURE_FUNCTIONS_ENVIRONMENT</c>: Azure's host runs as <c>Production</c> unless it is set (Core Tools
+    /// set <c>Development</c>; local.settings.sample.json does too), and so does this host.
+    /// </summary>
+    public string EnvironmentName => this["AZURE_FUNCTIONS_ENVIRONMENT"] ?? "Production";
+
+    public bool IsDevelopment => string.Equals(EnvironmentName, "Development", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>The largest request body: <c>FUNCTIONS_REQUEST_BODY_SIZE_LIMIT</c> bytes, else Azure's 100 MB (104,857,600).</summary>
+    public long MaxRequestBodySize =>
+        long.TryParse(this["FUNCTIONS_REQUEST_BODY_SIZE_LIMIT"], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var limit) && limit > 0
+            ? limit
+            : 104_857_600;
+
     /// <summary>Replaces each <c>%Name%</c> with the setting's value, as the host does for binding values.</summary>
     public string Resolve(string text) =>
         SettingExpression().Replace(text, match =>

@@ -6,6 +6,12 @@ namespace FunctionsHost.Configuration;
 /// <summary>The parts of host.json this host honours: the HTTP route prefix and the queue settings.</summary>
 public sealed record HostJson(string RoutePrefix, QueuesOptions Queues)
 {
+    /// <summary>
+    /// <c>extensions.http.customHeaders</c>: added to every HTTP response that does not already carry them
+    /// (azure-functions-host src/WebJobs.Script.WebHost/Middleware/CustomHttpHeadersMiddleware.cs).
+    /// </summary>
+    public IReadOnlyDictionary<string, string> CustomHeaders { get; init; } = new Dictionary<string, string>();
+
     public static HostJson Load(string? path)
     {
         var root = path is not null && File.Exists(path) ? JsonNode.Parse(File.ReadAllText(path)) : null;
@@ -25,7 +31,12 @@ public sealed record HostJson(string RoutePrefix, QueuesOptions Queues)
                 VisibilityTimeout = Time(queues, "visibilityTimeout") ?? TimeSpan.Zero,
                 MaxDequeueCount = Int(queues, "maxDequeueCount") ?? 5,
                 Base64 = !string.Equals(queues?["messageEncoding"]?.GetValue<string>(), "none", StringComparison.OrdinalIgnoreCase),
-            });
+            })
+        {
+            CustomHeaders = http?["customHeaders"] is JsonObject headers
+                ? headers.ToDictionary(h => h.Key, h => h.Value?.GetValue<string>() ?? "", StringComparer.OrdinalIgnoreCase)
+                : new Dictionary<string, string>(),
+        };
     }
 
     private static int? Int(JsonNode? node, string name) => node?[name] is { } value

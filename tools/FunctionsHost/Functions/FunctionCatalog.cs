@@ -9,7 +9,7 @@ namespace FunctionsHost.Functions;
 public static class FunctionCatalog
 {
     public static IReadOnlyList<FunctionDescriptor> Build(IEnumerable<RpcFunctionMetadata> metadata, AppSettings settings) =>
-        metadata.Select(m => Describe(m, settings)).OrderBy(f => f.Name, StringComparer.Ordinal).ToList();
+        metadata.Select(m => Describe(m, settings)).OrderBy(f => f.Name, StringComparer.OrdinalIgnoreCase).ToList();
 
     private static FunctionDescriptor Describe(RpcFunctionMetadata metadata, AppSettings settings)
     {

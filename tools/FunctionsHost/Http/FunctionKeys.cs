@@ -7,9 +7,14 @@ using Microsoft.AspNetCore.Http;
 namespace FunctionsHost.Http;
 
 /// <summary>
-/// Keys, like Core Tools: not enforced unless the <c>FunctionsHost__FunctionKeys</c> setting lists
-/// some (comma-separated). Then functions with authLevel function or admin, and the admin API,
-/// need one in <c>x-functions-key</c> or <c>?code=</c>. Anonymous functions are always open.
+/// Function keys. In Azure (any environment but Development) keys always exist and are always checked:
+/// functions with authLevel function or admin, and the admin API, need one of the keys listed in
+/// <c>FunctionsHost__FunctionKeys</c> (comma-separated; none listed means nothing passes, as no key
+/// is known). In Development, as under Core Tools, keys are checked only when some are listed.
+/// Anonymous functions are always open. The key is the <c>x-functions-key</c> header when the request
+/// has one (even empty), else the <c>code</c> query parameter (azure-functions-host
+/// src/WebJobs.Script.WebHost/Security/Authentication/Keys/AuthenticationLevelHandler.cs,
+/// <c>GetAuthorizationKeyInfoAsync</c>: "header takes precedence").
 /// </summary>
 public sealed class FunctionKeys(AppSettings settings)
 {
@@ -20,15 +25,15 @@ public sealed class FunctionKeys(AppSettings settings)
         .Select(Hash)
         .ToArray();
 
-    public bool Enforced => keys.Length > 0;
+    public bool Enforced { get; } = !settings.IsDevelopment || !string.IsNullOrEmpty(settings[Setting]);
 
     public bool Allows(HttpContext context, FunctionDescriptor? function)
     {
-        if (keys.Length == 0 || function?.AuthLevel == "anonymous")
+        if (!Enforced || function?.AuthLevel == "anonymous")
         {
             return true;
         }
-        var given = context.Request.Headers["x-functions-key"].FirstOrDefault() ?? context.Request.Query["code"].FirstOrDefault();
+        var given = Presented(context.Request);
         if (string.IsNullOrEmpty(given))
         {
             return false;
@@ -42,6 +47,10 @@ public sealed class FunctionKeys(AppSettings settings)
         }
         return allowed;
     }
+
+    /// <summary>The key a request presents: the header when it is there at all, else <c>?code=</c>.</summary>
+    public static string? Presented(HttpRequest request) =>
+        request.Headers.TryGetValue("x-functions-key", out var header) ? header.FirstOrDefault() : request.Query["code"].FirstOrDefault();
 
     private static byte[] Hash(string key) => SHA256.HashData(Encoding.UTF8.GetBytes(key));
 }

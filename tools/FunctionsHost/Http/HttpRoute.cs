@@ -20,7 +20,6 @@ internal sealed class HttpRoute
         var pattern = RoutePatternFactory.Parse(FunctionCatalog.Path(routePrefix, function.Route!));
         var template = new RouteTemplate(pattern);
         matcher = new TemplateMatcher(template, new RouteValueDictionary(pattern.Defaults));
-        Precedence = RoutePrecedence.ComputeInbound(template);
         foreach (var parameter in pattern.Parameters)
         {
             foreach (var policy in parameter.ParameterPolicies)
@@ -34,9 +33,6 @@ internal sealed class HttpRoute
     }
 
     public FunctionDescriptor Function { get; }
-
-    /// <summary>Lower is more specific: literal segments before parameters before catch-alls.</summary>
-    public decimal Precedence { get; }
 
     public bool TryMatch(HttpContext context, out RouteValueDictionary values)
     {

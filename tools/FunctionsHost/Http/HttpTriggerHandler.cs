@@ -1,4 +1,3 @@
-using System.Globalization;
 using FunctionsHost.Functions;
 using FunctionsHost.Rpc;
 using FunctionsHost.Worker;
@@ -69,7 +68,22 @@ internal sealed class HttpTriggerHandler(
             return;
         }
 
-        var request = FunctionInvoker.NewRequest(function, new TypedData { Http = new RpcHttp() }, RouteMetadata(routeValues));
+        Dictionary<string, TypedData> bindingData;
+        try
+        {
+            bindingData = await HttpBindingData.BuildAsync(context.Request, routeValues);
+        }
+        catch (BadHttpRequestException e)
+        {
+            // A body over the host's limit (Kestrel's MaxRequestBodySize): 413, as Kestrel answers in Azure.
+            context.Response.StatusCode = e.StatusCode;
+            return;
+        }
+        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+        {
+            return;
+        }
+        var request = FunctionInvoker.NewRequest(function, new TypedData { Http = new RpcHttp() }, bindingData);
         context.Request.Headers["x-ms-invocation-id"] = request.InvocationId;
         var invocation = worker.Channel.InvokeAsync(request);
         // A client that goes away cancels the invocation, so the function's CancellationToken fires.
@@ -93,13 +107,6 @@ internal sealed class HttpTriggerHandler(
             await Problem(context, 500, $"Function '{function.Name}' failed: {result.Result?.Exception?.Message ?? "no result"}");
         }
     }
-
-    /// <summary>Route parameters travel as trigger metadata; the worker binds function parameters from them.</summary>
-    private static Dictionary<string, TypedData> RouteMetadata(RouteValueDictionary values) =>
-        values.Where(v => v.Value is not null).ToDictionary(
-            v => v.Key,
-            v => new TypedData { String = Convert.ToString(v.Value, CultureInfo.InvariantCulture) ?? "" },
-            StringComparer.OrdinalIgnoreCase);
 
     private static async Task<InvocationResponse> ResultOrFailure(Task<InvocationResponse> invocation)
     {
@@ -152,4 +159,7 @@ internal static partial class HttpLog
 {
     [LoggerMessage(200, LogLevel.Warning, "Forwarding to function {Function} failed: {Error} {Cause}")]
     public static partial void ForwardFailed(ILogger logger, string function, string error, string cause);
+
+    [LoggerMessage(201, LogLevel.Warning, "HTTP functions {First} ({FirstRoute}) and {Second} ({SecondRoute}) can match the same request; Azure's host sends it to {First}, which sorts first by name. Make the routes unable to collide (a route constraint or another shape).")]
+    public static partial void RoutesOverlap(ILogger logger, string first, string firstRoute, string second, string secondRoute);
 }

@@ -1,3 +1,4 @@
+using FunctionsHost.Http;
 using System.Net.Http.Json;
 using System.Text;
 using Azure.Storage.Queues;
@@ -105,7 +106,13 @@ public sealed class FunctionsHostHarness : IAsyncDisposable
     /// <summary>Runs a non-HTTP function once through the admin API (<c>POST /admin/functions/{name}</c>, 202).</summary>
     public async Task RunFunctionAsync(string name, string input = "")
     {
-        using var response = await Client.PostAsJsonAsync($"admin/functions/{Uri.EscapeDataString(name)}", new { input });
+        using var request = new HttpRequestMessage(HttpMethod.Post, $"admin/functions/{Uri.EscapeDataString(name)}") { Content = JsonContent.Create(new { input }) };
+        // The admin API needs the host's key wherever keys are enforced (always, outside Development).
+        if (Host.Settings[FunctionKeys.Setting]?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).FirstOrDefault() is { } key)
+        {
+            request.Headers.Add("x-functions-key", key);
+        }
+        using var response = await Client.SendAsync(request);
         if (response.StatusCode != System.Net.HttpStatusCode.Accepted)
         {
             throw new InvalidOperationException($"Running {name} was answered {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync()}");

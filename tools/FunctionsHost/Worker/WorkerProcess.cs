@@ -40,7 +40,7 @@ internal static class WorkerProcess
         psi.Environment["FUNCTIONS_WORKER_RUNTIME"] = "dotnet-isolated";
         psi.Environment["FUNCTIONS_APPLICATION_DIRECTORY"] = appDirectory;
         psi.Environment["FUNCTIONS_WORKER_DIRECTORY"] = appDirectory;
-        psi.Environment["AZURE_FUNCTIONS_ENVIRONMENT"] = settings["AZURE_FUNCTIONS_ENVIRONMENT"] ?? "Development";
+        psi.Environment["AZURE_FUNCTIONS_ENVIRONMENT"] = settings.EnvironmentName;
         // The worker picks its own HTTP port; an inherited ASPNETCORE_URLS would collide.
         psi.Environment.Remove("ASPNETCORE_URLS");
         psi.Environment.Remove("ASPNETCORE_HTTP_PORTS");
