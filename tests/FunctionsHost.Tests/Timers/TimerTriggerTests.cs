@@ -5,19 +5,20 @@ namespace FunctionsHost.Tests.Timers;
 [Collection(TriggerHostGroup.Name)]
 public sealed class TimerTriggerTests(HostFixture fixture)
 {
+    // Every 2 s is more than once a minute, so the timer extension turns schedule monitoring off
+    // (TimerSchedule.Create) and the function gets no ScheduleStatus; a scheduled run is never past due.
+    // Source: Azure/azure-webjobs-sdk-extensions src/WebJobs.Extensions/Extensions/Timers/Scheduling/TimerSchedule.cs
     [Fact]
-    public async Task ATimerFiresOnItsScheduleWithTheScheduleStatus()
+    public async Task ATimerFiresOnItsScheduleAndASubMinuteScheduleGetsNoStatus()
     {
         var since = DateTimeOffset.UtcNow;
-        bool Scheduled(FunctionsHost.Testing.CapturedLog l) =>
-            l.Time > since && l.Message.StartsWith("Tick pastDue False last ", StringComparison.Ordinal) && !l.Message.Contains("(null)", StringComparison.Ordinal);
+        bool Scheduled(FunctionsHost.Testing.CapturedLog l) => l.Time > since && l.Message.StartsWith("Tick pastDue ", StringComparison.Ordinal);
 
         var first = await fixture.Host.WaitForLogAsync(Scheduled, TimeSpan.FromSeconds(20));
         var second = await fixture.Host.WaitForLogAsync(l => Scheduled(l) && l.Time > first.Time.AddMilliseconds(500), TimeSpan.FromSeconds(20));
 
-        // Every 2 s: the second run's Last is the occurrence the first run announced as Next.
-        var firstNext = first.Message[(first.Message.IndexOf(" next ", StringComparison.Ordinal) + 6)..];
-        Assert.Contains($"last {firstNext} ", second.Message, StringComparison.Ordinal);
+        Assert.Equal("Tick pastDue False last (null) next (null)", first.Message);
+        Assert.Equal(first.Message, second.Message);
     }
 
     [Fact]

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
+using PollingDelay = FunctionsHost.Queues.PollingDelay;
 
 namespace FunctionsHost.Configuration;
 
@@ -19,24 +20,52 @@ public sealed record HostJson(string RoutePrefix, QueuesOptions Queues)
         var http = extensions?["http"];
         var queues = extensions?["queues"];
         var prefix = http?["routePrefix"]?.GetValue<string>() ?? "api";
-        var batchSize = Math.Clamp(Int(queues, "batchSize") ?? 16, 1, 32);
-        return new HostJson(
-            prefix.Trim('/'),
-            new QueuesOptions
-            {
-                BatchSize = batchSize,
-                // The extension's default: half a batch per processor before fetching more.
-                NewBatchThreshold = Int(queues, "newBatchThreshold") ?? batchSize / 2 * Environment.ProcessorCount,
-                MaxPollingInterval = Time(queues, "maxPollingInterval") ?? TimeSpan.FromMinutes(1),
-                VisibilityTimeout = Time(queues, "visibilityTimeout") ?? TimeSpan.Zero,
-                MaxDequeueCount = Int(queues, "maxDequeueCount") ?? 5,
-                Base64 = !string.Equals(queues?["messageEncoding"]?.GetValue<string>(), "none", StringComparison.OrdinalIgnoreCase),
-            })
+        return new HostJson(prefix.Trim('/'), QueueOptions(queues))
         {
             CustomHeaders = http?["customHeaders"] is JsonObject headers
                 ? headers.ToDictionary(h => h.Key, h => h.Value?.GetValue<string>() ?? "", StringComparer.OrdinalIgnoreCase)
                 : new Dictionary<string, string>(),
         };
+    }
+
+    /// <summary>
+    /// <c>extensions.queues</c> with the Storage Queues extension's defaults and its limits: a value
+    /// the extension's QueuesOptions rejects stops the host from starting here too.
+    /// </summary>
+    private static QueuesOptions QueueOptions(JsonNode? queues)
+    {
+        var batchSize = Int(queues, "batchSize") ?? 16;
+        Require(batchSize is >= 1 and <= 32, "batchSize", batchSize, "must be between 1 and 32");
+        var newBatchThreshold = Int(queues, "newBatchThreshold");
+        Require(newBatchThreshold is null or >= 0, "newBatchThreshold", newBatchThreshold, "must not be negative");
+        var maxPollingInterval = Time(queues, "maxPollingInterval") ?? TimeSpan.FromMinutes(1);
+        Require(maxPollingInterval >= PollingDelay.Minimum, "maxPollingInterval", maxPollingInterval, "must not be less than 00:00:00.1");
+        var maxDequeueCount = Int(queues, "maxDequeueCount") ?? 5;
+        Require(maxDequeueCount >= 1, "maxDequeueCount", maxDequeueCount, "must not be less than 1");
+        var encoding = queues?["messageEncoding"]?.GetValue<string>() ?? "base64";
+        Require(encoding.Equals("base64", StringComparison.OrdinalIgnoreCase) || encoding.Equals("none", StringComparison.OrdinalIgnoreCase),
+            "messageEncoding", encoding, "must be base64 or none");
+        return new QueuesOptions
+        {
+            BatchSize = batchSize,
+            // The extension's default: half a batch per processor (one processor on a Consumption plan).
+            NewBatchThreshold = newBatchThreshold ?? batchSize / 2 * ProcessorCount,
+            MaxPollingInterval = maxPollingInterval,
+            VisibilityTimeout = Time(queues, "visibilityTimeout") ?? TimeSpan.Zero,
+            MaxDequeueCount = maxDequeueCount,
+            Base64 = encoding.Equals("base64", StringComparison.OrdinalIgnoreCase),
+        };
+    }
+
+    private static int ProcessorCount =>
+        string.Equals(Environment.GetEnvironmentVariable("WEBSITE_SKU"), "Dynamic", StringComparison.OrdinalIgnoreCase) ? 1 : Environment.ProcessorCount;
+
+    private static void Require(bool valid, string name, object? value, string rule)
+    {
+        if (!valid)
+        {
+            throw new InvalidOperationException($"host.json extensions.queues.{name} = {value}: {rule} (as the Storage Queues extension requires).");
+        }
     }
 
     private static int? Int(JsonNode? node, string name) => node?[name] is { } value

@@ -37,6 +37,7 @@ public static class FunctionCatalog
             Connection = Resolved("connection") is { Length: > 0 } connection ? connection : "AzureWebJobsStorage",
             Schedule = Resolved("schedule"),
             RunOnStartup = trigger["runOnStartup"]?.GetValue<bool>() ?? false,
+            UseMonitor = trigger["useMonitor"]?.GetValue<bool>(),
         };
     }
 

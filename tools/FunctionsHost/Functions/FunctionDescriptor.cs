@@ -26,4 +26,6 @@ public sealed record FunctionDescriptor(
     public string Connection { get; init; } = "AzureWebJobsStorage";
     public string? Schedule { get; init; }
     public bool RunOnStartup { get; init; }
+    /// <summary>A timer's <c>useMonitor</c>, when the function sets it.</summary>
+    public bool? UseMonitor { get; init; }
 }

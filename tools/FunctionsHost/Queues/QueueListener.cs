@@ -11,25 +11,31 @@ using Microsoft.Extensions.Logging;
 namespace FunctionsHost.Queues;
 
 /// <summary>
-/// A queue trigger with the Storage extension's semantics: polls in batches with back-off up to
-/// <c>maxPollingInterval</c>, fetches more once in-flight messages drop to <c>newBatchThreshold</c>,
-/// hides each message while its function runs (renewing the lease), deletes it on success,
-/// re-shows it after <c>visibilityTimeout</c> on failure, and moves it to <c>{queue}-poison</c>
-/// after <c>maxDequeueCount</c> deliveries or at once if it is not valid base64.
-/// Any error is logged and backed off from; the listener never stops before the host does.
+/// A queue trigger with the Storage Queues extension's semantics (5.3: QueueListener, QueueProcessor,
+/// QueueTriggerBinding): polls <c>batchSize</c> messages at a time, fetches the next batch at once
+/// when at most <c>newBatchThreshold</c> are still in flight, waits with a randomized back-off up to
+/// <c>maxPollingInterval</c> when the queue is empty, hides each message while its function runs
+/// (renewing the lease), deletes it on success and on failure shows it again after
+/// <c>visibilityTimeout</c>. A message that is not valid base64 goes to <c>{queue}-poison</c> at
+/// once; one delivered more than <c>maxDequeueCount</c> times goes there without an invocation;
+/// one whose text is not UTF-8 is a failed invocation (the function is not called). A queue whose
+/// name ends in <c>-poison</c>, or is too long for the suffix, has no poison queue: a failed
+/// message is then left hidden until its lease runs out.
+/// Any storage error is logged and backed off from; the listener never stops before the host does.
 /// </summary>
 public sealed class QueueListener(
     FunctionDescriptor function,
     QueueClient queue,
-    QueueClient poisonQueue,
+    QueueClient? poisonQueue,
     QueuesOptions options,
     TimeSpan lease,
     FunctionInvoker invoker,
     ILogger logger)
 {
-    private static readonly TimeSpan MinPollingInterval = TimeSpan.FromMilliseconds(100);
+    private const string PoisonSuffix = "-poison";
     private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
-    private Lazy<Task> poisonQueueCreated = new(() => poisonQueue.CreateIfNotExistsAsync());
+    private readonly PollingDelay pollingDelay = new(options.MaxPollingInterval);
+    private Lazy<Task>? poisonQueueCreated = poisonQueue is { } poison ? new(() => poison.CreateIfNotExistsAsync()) : null;
     private int inFlight;
 
     public string QueueName => queue.Name;
@@ -39,12 +45,19 @@ public sealed class QueueListener(
     /// <summary>Messages received and not yet settled (deleted, released or poisoned).</summary>
     public int InFlight => Volatile.Read(ref inFlight);
 
+    /// <summary>The extension's rule: <c>{queue}-poison</c>, unless the queue is a poison queue or the name would be too long.</summary>
+    public static string? PoisonQueueName(string queueName) =>
+        queueName.EndsWith(PoisonSuffix, StringComparison.Ordinal) || queueName.Length + PoisonSuffix.Length > 63
+            ? null
+            : queueName + PoisonSuffix;
+
     public async Task RunAsync(CancellationToken stoppingToken)
     {
         QueueLog.Listening(logger, queue.Name, function.Name);
-        var delay = MinPollingInterval;
+        var foundMessages = false;
         while (!stoppingToken.IsCancellationRequested)
         {
+            TimeSpan delay;
             try
             {
                 while (InFlight > options.NewBatchThreshold)
@@ -54,7 +67,7 @@ public sealed class QueueListener(
                 var messages = await ReceiveAsync(stoppingToken);
                 if (messages.Length > 0)
                 {
-                    delay = MinPollingInterval;
+                    foundMessages = true;
                     foreach (var message in messages)
                     {
                         Interlocked.Increment(ref inFlight);
@@ -62,7 +75,8 @@ public sealed class QueueListener(
                     }
                     continue;
                 }
-                delay = Backoff(delay);
+                delay = pollingDelay.Next(foundMessages);
+                foundMessages = false;
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
             {
@@ -70,7 +84,10 @@ public sealed class QueueListener(
             }
             catch (Exception e) when (e is not OutOfMemoryException)
             {
-                delay = Backoff(delay < TimeSpan.FromSeconds(1) ? TimeSpan.FromSeconds(1) : delay);
+                // The extension backs off the same way from a missing queue or a server error
+                // (others restart Azure's host, which then polls again).
+                delay = pollingDelay.Next(foundMessages);
+                foundMessages = false;
                 QueueLog.PollFailed(logger, queue.Name, (long)delay.TotalMilliseconds, e.Message);
             }
             try
@@ -83,9 +100,6 @@ public sealed class QueueListener(
             }
         }
     }
-
-    private TimeSpan Backoff(TimeSpan delay) =>
-        TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, Math.Max(options.MaxPollingInterval.Ticks, MinPollingInterval.Ticks)));
 
     private async Task<QueueMessage[]> ReceiveAsync(CancellationToken cancellationToken)
     {
@@ -106,28 +120,38 @@ public sealed class QueueListener(
         {
             await Task.Yield();
             var raw = message.Body.ToString();
-            if (!TryDecode(raw, out var text))
+            if (!TryDecode(raw, out var body))
             {
-                await PoisonAsync(message, message.PopReceipt, raw);
-                QueueLog.Undecodable(logger, message.MessageId, queue.Name, poisonQueue.Name);
+                // The SDK's MessageDecodingFailed handler in the extension: the raw text goes to poison as it is.
+                if (await PoisonAsync(message, message.PopReceipt, raw))
+                {
+                    QueueLog.Undecodable(logger, message.MessageId, queue.Name, poisonQueue!.Name);
+                }
+                return;
+            }
+            // What goes to poison: the extension re-sends the decoded body through its encoding client.
+            var copy = options.Base64 ? Convert.ToBase64String(body) : raw;
+            if (message.DequeueCount > options.MaxDequeueCount)
+            {
+                // QueueProcessor.BeginProcessingMessageAsync: delivered too often (e.g. the host died
+                // while it ran): poisoned without another invocation.
+                if (await PoisonAsync(message, message.PopReceipt, copy))
+                {
+                    QueueLog.Poisoned(logger, message.MessageId, queue.Name, poisonQueue!.Name, message.DequeueCount);
+                }
                 return;
             }
             using var renewal = new LeaseRenewal(queue, message, lease);
-            InvocationResponse? result;
+            bool succeeded;
             try
             {
-                result = await invoker.InvokeAsync(function, new TypedData { String = text }, QueueTriggerData.Metadata(message, text), stoppingToken);
-            }
-            catch (WorkerGoneException e)
-            {
-                result = null;
-                QueueLog.InvocationFailed(logger, function.Name, message.MessageId, message.DequeueCount, e.Message);
+                succeeded = await InvokeAsync(message, body, stoppingToken);
             }
             finally
             {
                 await renewal.StopAsync();
             }
-            await SettleAsync(message, renewal.PopReceipt, raw, result);
+            await SettleAsync(message, renewal.PopReceipt, copy, succeeded);
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
@@ -140,58 +164,96 @@ public sealed class QueueListener(
         }
     }
 
-    private async Task SettleAsync(QueueMessage message, string popReceipt, string raw, InvocationResponse? result)
+    private async Task<bool> InvokeAsync(QueueMessage message, byte[] body, CancellationToken stoppingToken)
     {
-        if (result?.Succeeded() == true)
+        string text;
+        try
+        {
+            text = StrictUtf8.GetString(body);
+        }
+        catch (DecoderFallbackException)
+        {
+            // The trigger binds a string parameter with a strict UTF-8 decoder: binding fails, so the
+            // invocation fails without reaching the function and counts as a failed delivery.
+            QueueLog.NotUtf8(logger, message.MessageId, queue.Name, message.DequeueCount, function.Name);
+            return false;
+        }
+        try
+        {
+            var result = await invoker.InvokeAsync(function, new TypedData { String = text }, QueueTriggerData.Metadata(message, text), stoppingToken);
+            if (!result.Succeeded())
+            {
+                QueueLog.InvocationFailed(logger, function.Name, message.MessageId, message.DequeueCount, result.Result?.Exception?.Message ?? "failed");
+            }
+            return result.Succeeded();
+        }
+        catch (WorkerGoneException e)
+        {
+            QueueLog.InvocationFailed(logger, function.Name, message.MessageId, message.DequeueCount, e.Message);
+            return false;
+        }
+    }
+
+    /// <summary>QueueProcessor.CompleteProcessingMessageAsync: delete, poison, release, or (no poison queue) leave hidden.</summary>
+    private async Task SettleAsync(QueueMessage message, string popReceipt, string copy, bool succeeded)
+    {
+        if (succeeded)
         {
             await queue.DeleteMessageAsync(message.MessageId, popReceipt, CancellationToken.None);
             return;
         }
-        if (result is not null)
+        if (poisonQueue is null)
         {
-            QueueLog.InvocationFailed(logger, function.Name, message.MessageId, message.DequeueCount, result.Result?.Exception?.Message ?? "failed");
+            // "For queues without a corresponding poison queue, leave the message invisible when
+            // processing fails to prevent a fast infinite loop."
+            return;
         }
         if (message.DequeueCount >= options.MaxDequeueCount)
         {
-            await PoisonAsync(message, popReceipt, raw);
+            await PoisonAsync(message, popReceipt, copy);
             QueueLog.Poisoned(logger, message.MessageId, queue.Name, poisonQueue.Name, message.DequeueCount);
             return;
         }
         await queue.UpdateMessageAsync(message.MessageId, popReceipt, visibilityTimeout: options.VisibilityTimeout, cancellationToken: CancellationToken.None);
     }
 
-    /// <summary>Copies the message as it was sent (same encoding) to the poison queue, then deletes it.</summary>
-    private async Task PoisonAsync(QueueMessage message, string popReceipt, string raw)
+    /// <summary>Adds <paramref name="text"/> to the poison queue, then deletes the message; false (message left hidden) without a poison queue.</summary>
+    private async Task<bool> PoisonAsync(QueueMessage message, string popReceipt, string text)
     {
+        if (poisonQueue is not { } poison || poisonQueueCreated is null)
+        {
+            return false;
+        }
         try
         {
             await poisonQueueCreated.Value;
         }
         catch (RequestFailedException)
         {
-            poisonQueueCreated = new(() => poisonQueue.CreateIfNotExistsAsync());
+            poisonQueueCreated = new(() => poison.CreateIfNotExistsAsync());
             throw;
         }
-        await poisonQueue.SendMessageAsync(raw, CancellationToken.None);
+        await poison.SendMessageAsync(text, CancellationToken.None);
         await queue.DeleteMessageAsync(message.MessageId, popReceipt, CancellationToken.None);
+        return true;
     }
 
-    private bool TryDecode(string raw, out string text)
+    /// <summary>The SDK's decoding (Convert.FromBase64String with base64, the text's UTF-8 bytes without).</summary>
+    private bool TryDecode(string raw, out byte[] body)
     {
         if (!options.Base64)
         {
-            text = raw;
+            body = Encoding.UTF8.GetBytes(raw);
             return true;
         }
-        var buffer = new byte[raw.Length];
         try
         {
-            text = Convert.TryFromBase64String(raw, buffer, out var length) ? StrictUtf8.GetString(buffer, 0, length) : "";
-            return text.Length > 0 || raw.Length == 0;
+            body = Convert.FromBase64String(raw);
+            return true;
         }
-        catch (DecoderFallbackException)
+        catch (FormatException)
         {
-            text = "";
+            body = [];
             return false;
         }
     }

@@ -19,6 +19,9 @@ internal static partial class QueueLog
     [LoggerMessage(304, LogLevel.Warning, "Handling message {MessageId} on {Queue} failed: {Error}")]
     public static partial void HandlingFailed(ILogger logger, string messageId, string queue, string error);
 
+    [LoggerMessage(306, LogLevel.Warning, "Message {MessageId} on {Queue} is not UTF-8: delivery {DequeueCount} failed without invoking {Function}")]
+    public static partial void NotUtf8(ILogger logger, string messageId, string queue, long dequeueCount, string function);
+
     [LoggerMessage(305, LogLevel.Debug, "Function {Function} failed for message {MessageId} (delivery {DequeueCount}): {Error}")]
     public static partial void InvocationFailed(ILogger logger, string function, string messageId, long dequeueCount, string error);
 }

@@ -8,6 +8,13 @@ public abstract class TimerSchedule
 {
     public abstract DateTime GetNext(DateTime after);
 
+    /// <summary>
+    /// The timer extension's rule for turning schedule monitoring off (TimerSchedule.Create):
+    /// a TimeSpan under a minute, or a CRON expression with only wildcards above the seconds
+    /// field that fires more than once in the minute after <paramref name="now"/>.
+    /// </summary>
+    public abstract bool FiresMoreThanOncePerMinute(DateTime now);
+
     public static TimerSchedule Parse(string expression)
     {
         var fields = expression.Split(' ', StringSplitOptions.RemoveEmptyEntries).Length;
@@ -16,7 +23,7 @@ public abstract class TimerSchedule
             var options = new CrontabSchedule.ParseOptions { IncludingSeconds = fields == 6 };
             try
             {
-                return new Cron(CrontabSchedule.Parse(expression, options));
+                return new Cron(CrontabSchedule.Parse(expression, options), expression);
             }
             catch (CrontabException e)
             {
@@ -30,13 +37,19 @@ public abstract class TimerSchedule
         throw new FormatException($"'{expression}' is neither a CRON expression nor a TimeSpan.");
     }
 
-    private sealed class Cron(CrontabSchedule schedule) : TimerSchedule
+    private sealed class Cron(CrontabSchedule schedule, string expression) : TimerSchedule
     {
         public override DateTime GetNext(DateTime after) => schedule.GetNextOccurrence(after);
+
+        public override bool FiresMoreThanOncePerMinute(DateTime now) =>
+            expression.Split(' ', StringSplitOptions.RemoveEmptyEntries).Skip(1).All(field => field == "*")
+            && schedule.GetNextOccurrences(now, now.AddMinutes(1)).Skip(1).Any();
     }
 
     private sealed class Interval(TimeSpan interval) : TimerSchedule
     {
         public override DateTime GetNext(DateTime after) => after + interval;
+
+        public override bool FiresMoreThanOncePerMinute(DateTime now) => interval < TimeSpan.FromMinutes(1);
     }
 }

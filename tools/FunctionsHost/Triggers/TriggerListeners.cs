@@ -31,7 +31,7 @@ public sealed class TriggerListeners(
             .Select(f => new QueueListener(
                 f,
                 queues.GetQueue(f.Connection, f.QueueName!),
-                queues.GetQueue(f.Connection, f.QueueName + "-poison"),
+                QueueListener.PoisonQueueName(f.QueueName!) is { } poison ? queues.GetQueue(f.Connection, poison) : null,
                 hostJson.Queues,
                 options.QueueMessageLease,
                 invoker,
