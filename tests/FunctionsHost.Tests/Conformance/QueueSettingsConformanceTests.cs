@@ -15,7 +15,10 @@ namespace FunctionsHost.Tests.Conformance;
 /// </summary>
 public sealed class QueueSettingsConformanceTests
 {
-    private static readonly int[] Durations = [500, 1000, 1500, 2000, 2500, 3000];
+    // The queue hands messages out in the order sent: the short first one lets the next pair in
+    // while the second still runs; the long ones keep three running long enough to be seen on a
+    // busy machine.
+    private static readonly int[] Durations = [200, 8000, 8000, 8000, 8000];
 
     // QueueListener.ExecuteAsync / WaitForNewBatchThreshold: batchSize messages per fetch; the next fetch
     // happens (without delay) once at most newBatchThreshold are still running, so at most
@@ -26,8 +29,7 @@ public sealed class QueueSettingsConformanceTests
     public async Task TheNextBatchIsFetchedOnlyWhenAtMostNewBatchThresholdRunSoAtMostBatchSizePlusThresholdRunAtOnce()
     {
         var key = Guid.NewGuid().ToString("N");
-        // Distinct durations: of each pair fetched together one finishes first, which lets the next pair in.
-        var texts = Durations.Select(ms => $"sleep:{ms}:{key}").ToList();
+        var texts = Durations.Select((ms, i) => $"sleep:{ms}:{key}-{i}").ToList();
         await using var host = await StartAsync(new() { ["batchSize"] = 2, ["newBatchThreshold"] = 1 }, texts);
 
         foreach (var text in texts)
@@ -121,6 +123,7 @@ public sealed class QueueSettingsConformanceTests
         foreach (var message in messages)
         {
             await queue.SendMessageAsync(message);
+            await Task.Delay(20);
         }
         if (prepare is not null)
         {
