@@ -1,4 +1,3 @@
-using System.Net;
 using System.Text.Json.Nodes;
 using RunLedger.Http;
 
@@ -82,17 +81,14 @@ public static class CallbackConfig
         {
             throw LedgerException.BadRequest($"'{field}' points at this machine (loopback), which callbacks may reach only in Development.");
         }
-        if (IPAddress.TryParse(uri.IdnHost, out var address) && AddressPolicy.Refusal(address, development) is { } refusal)
+        // Without DNS: literal addresses, and names only a private network resolves.
+        if (AddressPolicy.HostRefusal(uri.IdnHost, development) is { } refusal)
         {
             throw LedgerException.BadRequest($"'{field}' points at {refusal}, which callbacks may never reach.");
         }
     }
 
-    public static bool IsLoopbackHost(Uri uri) =>
-        uri.IsLoopback
-        || string.Equals(uri.IdnHost, "localhost", StringComparison.OrdinalIgnoreCase)
-        || uri.IdnHost.EndsWith(".localhost", StringComparison.OrdinalIgnoreCase)
-        || (IPAddress.TryParse(uri.IdnHost, out var address) && AddressPolicy.IsLoopback(address));
+    public static bool IsLoopbackHost(Uri uri) => uri.IsLoopback || AddressPolicy.IsLoopbackHost(uri.IdnHost);
 
     private static void CheckEvents(JsonNode? node, string field)
     {

@@ -25,8 +25,8 @@ public sealed class CallbackRefusedException(string reason) : Exception(reason);
 public sealed record SendResult(bool Delivered, bool Refused, int? Status, string Outcome, string? Excerpt, long Milliseconds);
 
 /// <summary>
-/// POSTs a signed callback. Guards against SSRF: the host name is resolved here and every address
-/// checked by <see cref="AddressPolicy"/>; the connection goes to the checked address
+/// POSTs a signed callback. Guards against SSRF: the host name is checked, then resolved here and
+/// every address checked by <see cref="AddressPolicy"/>; the connection goes to the checked address
 /// (<see cref="SocketsHttpHandler.ConnectCallback"/>), so a second DNS answer cannot switch it
 /// (rebinding). No proxy, no redirects followed, no cookies; a short timeout for the whole attempt;
 /// at most <see cref="MaxExcerpt"/> characters of the response are kept.
@@ -70,6 +70,11 @@ public sealed class CallbackSender : IDisposable
     private async ValueTask<Stream> ConnectAsync(SocketsHttpConnectionContext context, CancellationToken cancellationToken)
     {
         var host = context.DnsEndPoint.Host;
+        // The name first (a config stored before a rule was added meets it here), then every address it resolves to.
+        if (AddressPolicy.HostRefusal(host, _allowLoopback) is { } named)
+        {
+            throw new CallbackRefusedException($"'{host}' is {named}, which callbacks may never reach.");
+        }
         var addresses = IPAddress.TryParse(host, out var literal) ? [literal] : await _resolver.ResolveAsync(host, cancellationToken);
         foreach (var address in addresses)
         {

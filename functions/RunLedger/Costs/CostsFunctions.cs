@@ -92,7 +92,7 @@ public sealed class CostsFunctions(RunStore runs, LedgerStorage storage)
         return text.IndexOfAny([',', '"', '\r', '\n']) >= 0 ? "\"" + text.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"" : text;
     }
 
-    /// <summary>Over completed runs (optionally one project, completed within [from, to]): count, averages, total.</summary>
+    /// <summary>Over completed runs (optionally one project, completed within [from, to]; a date-only <c>to</c> takes in its whole day): count, averages, total.</summary>
     [Function("GetCostSummary")]
     [Access(Need.Read, Project = ProjectFrom.Query)]
     public async Task<IResult> GetSummary(
@@ -101,8 +101,8 @@ public sealed class CostsFunctions(RunStore runs, LedgerStorage storage)
     {
         string? projectId = request.Query["projectId"], from = request.Query["from"], to = request.Query["to"];
         if (projectId is not null) RunsFunctions.CheckProject(projectId);
-        var start = ParseTime(from, "from") ?? DateTimeOffset.MinValue;
-        var end = ParseTime(to, "to") ?? DateTimeOffset.MaxValue;
+        var start = ParseTime(from, "from", endOfDay: false) ?? DateTimeOffset.MinValue;
+        var end = ParseTime(to, "to", endOfDay: true) ?? DateTimeOffset.MaxValue;
         if (start > end) throw LedgerException.BadRequest("'from' is later than 'to'.");
 
         var prefix = projectId is null ? "done|" : $"pdone|{projectId}|";
@@ -161,8 +161,19 @@ public sealed class CostsFunctions(RunStore runs, LedgerStorage storage)
 
     private static string Ticks(DateTimeOffset at) => at.UtcTicks.ToString("D19", CultureInfo.InvariantCulture);
 
-    private static DateTimeOffset? ParseTime(string? value, string name) =>
-        value is null ? null
-        : DateTimeOffset.TryParse(value, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var at) ? at.ToUniversalTime()
-        : throw LedgerException.BadRequest($"'{name}' must be an ISO 8601 date or date and time, e.g. 2026-01-15 or 2026-01-15T18:00:00Z.");
+    /// <summary>
+    /// A bound of the window, both ends inclusive. A date and time is exact; a date alone means its
+    /// whole day (UTC), as people read "to 2026-12-06": from its first tick, or to its last.
+    /// </summary>
+    private static DateTimeOffset? ParseTime(string? value, string name, bool endOfDay)
+    {
+        if (value is null) return null;
+        if (DateTime.TryParseExact(value, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var day))
+        {
+            var first = new DateTimeOffset(day, TimeSpan.Zero);
+            return !endOfDay ? first : day.Date == DateTime.MaxValue.Date ? DateTimeOffset.MaxValue : first.AddDays(1).AddTicks(-1);
+        }
+        return DateTimeOffset.TryParse(value, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var at) ? at.ToUniversalTime()
+            : throw LedgerException.BadRequest($"'{name}' must be an ISO 8601 date or date and time, e.g. 2026-01-15 or 2026-01-15T18:00:00Z.");
+    }
 }

@@ -8,16 +8,19 @@ namespace RunLedger.Lifecycle;
 
 /// <summary>
 /// Deletes final runs that ended more than <see cref="LedgerOptions.RetentionDays"/> days ago,
-/// with everything of theirs in the project's partition: events, event-id markers, cost rows, the
-/// idempotency record that created them, and last the run row and its index entry together with
-/// the project's counts (one transaction). The cost analytics (<see cref="Keys.CostsPartition"/>)
-/// keep their rows. Off while <c>RetentionDays</c> is 0.
+/// with everything of theirs in the project's partition: first it marks the run as being purged
+/// (on its ETag; reports then treat the run as gone), then deletes its events, event-id markers,
+/// cost rows and the idempotency record that created it, and last the run row and its index entry
+/// together with the project's counts (one transaction). The cost analytics
+/// (<see cref="Keys.CostsPartition"/>) keep their rows. Off while <c>RetentionDays</c> is 0.
 /// </summary>
 /// <remarks>
 /// Batched: at most 100 deletes per transaction, all in one partition. Resumable: the run row goes
-/// last, so a purge stopped halfway leaves the run listed and the next purge deletes what is left;
-/// deleting only rows just read, and the run on its ETag, makes a concurrent purge or a late report
-/// meeting it harmless (the purge re-reads and starts that run over). What it reads: the registered
+/// last, so a purge stopped halfway leaves the run listed (and marked) and the next purge deletes
+/// what is left. Never counts a report twice: the mark comes before any event-id marker is deleted,
+/// so a report redelivered in between finds no run (it is retried, then poisoned) instead of
+/// applying again. A report that changed the run before the mark makes the mark fail on the ETag,
+/// and the purge re-reads the run and starts over. What it reads: the registered
 /// projects, then per project the index rows of runs created before the limit (a key range), then
 /// each candidate's own key ranges. Active runs and runs younger than the limit are never touched.
 /// </remarks>
@@ -80,6 +83,22 @@ public sealed partial class RetentionPurge(RunStore runs, LedgerStorage storage,
         {
             var run = await runs.GetAsync(projectId, runId, cancellationToken);
             if (run is null || !RunStatus.IsTerminal(run.Status) || !(EndedAt(run) < cutoff)) return null;
+
+            // First the run is marked (on its ETag): from then on no report applies to it, so none
+            // can count again once its event-id marker is gone. A report that changed the run since
+            // it was read makes the mark fail, and the purge reads it again.
+            if (!run.Purging)
+            {
+                try
+                {
+                    await runs.MarkPurgingAsync(run, cancellationToken);
+                }
+                catch (RequestFailedException e) when (e.Status is 404 or 412 && attempt < Contention.MaxAttempts)
+                {
+                    await Contention.DelayAsync(attempt, cancellationToken);
+                    continue;
+                }
+            }
 
             // Everything of the run but the run row and its index entry, batch by batch.
             var rows = await ChildRowsAsync(run, cancellationToken);

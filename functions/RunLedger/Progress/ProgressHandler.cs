@@ -57,8 +57,10 @@ public sealed partial class ProgressHandler(
             var budgetRead = report.Usage is null ? Task.FromResult<TableEntity?>(null) : budgets.ReadAsync(report.ProjectId, cancellationToken);
             var run = await runs.GetAsync(report.ProjectId, report.RunId, cancellationToken);
             var budget = await budgetRead;
-            if (run is null)
+            if (run is null || run.Purging)
             {
+                // A run that retention is deleting is gone already: its event-id markers may be, so
+                // a redelivered report could not be told from a new one and would count twice.
                 LogRunNotFound(logger, report.EventId);
                 return new(ReportOutcome.RunNotFound, 0, null);
             }

@@ -61,7 +61,14 @@ public sealed record ProgressReport(
     /// </summary>
     public static ProgressReport Parse(JsonObject body, string defaultEventId, DateTimeOffset defaultTimestamp)
     {
-        var projectId = JsonBody.OptionalString(body, "projectId") ?? JsonBody.OptionalString(body, "clientId");
+        var projectId = JsonBody.OptionalString(body, "projectId");
+        var clientId = JsonBody.OptionalString(body, "clientId");
+        if (projectId is not null && clientId is not null && projectId != clientId)
+        {
+            // As at start: the alias may repeat the project, never name another one.
+            throw LedgerException.BadRequest("'projectId' and its alias 'clientId' are both given and differ.");
+        }
+        projectId ??= clientId;
         var runId = JsonBody.OptionalString(body, "runId");
         if (Keys.Problem("projectId", projectId) is { } p1) throw LedgerException.BadRequest(p1);
         if (Keys.Problem("runId", runId) is { } p2) throw LedgerException.BadRequest(p2);

@@ -63,6 +63,12 @@ public sealed class RunRecord
     /// </summary>
     public DateTimeOffset? LastActivity { get; set; }
 
+    /// <summary>
+    /// Retention has begun deleting the run's rows (its event-id markers among them): no report may
+    /// apply to it any more, since a redelivered one would no longer be known as applied.
+    /// </summary>
+    public bool Purging { get; set; }
+
     /// <summary>The row of the Idempotency-Key that created the run, so retention can delete it too.</summary>
     public string? IdempotencyRow { get; set; }
 

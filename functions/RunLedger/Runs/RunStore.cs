@@ -275,6 +275,18 @@ public sealed class RunStore(LedgerStorage storage, Callbacks.CallbackOutbox out
         return true;
     }
 
+    /// <summary>
+    /// Marks the run as being purged, on the ETag it was read with (412 when it changed since): from
+    /// then on reports treat it as gone (<see cref="RunRecord.Purging"/>), before retention deletes
+    /// the rows that tell a redelivered report from a new one.
+    /// </summary>
+    public async Task MarkPurgingAsync(RunRecord run, CancellationToken cancellationToken)
+    {
+        var patch = new TableEntity(run.ProjectId, Keys.RunRow(run.RunId)) { ["Purging"] = true };
+        run.ETag = (await Table.UpdateEntityAsync(patch, run.ETag, TableUpdateMode.Merge, cancellationToken)).Headers.ETag ?? default;
+        run.Purging = true;
+    }
+
     public async Task MarkDispatchedAsync(RunRecord run, CancellationToken cancellationToken)
     {
         var patch = new TableEntity(run.ProjectId, Keys.RunRow(run.RunId)) { ["JobDispatched"] = true };
@@ -353,6 +365,7 @@ public sealed class RunStore(LedgerStorage storage, Callbacks.CallbackOutbox out
         if (run.RequestHash is not null) entity["RequestHash"] = run.RequestHash;
         if (run.LastActivity is { } last) entity["LastActivity"] = last;
         if (run.IdempotencyRow is not null) entity["IdempotencyRow"] = run.IdempotencyRow;
+        if (run.Purging) entity["Purging"] = true;
         var bytes = DocumentColumns.Write(entity, run.Document);
         if (run.Clocks.Count > 0) bytes += DocumentColumns.Write(entity, run.Clocks, ClocksPrefix);
         if (run.Costs.Count > 0) bytes += DocumentColumns.Write(entity, run.Costs, CostsPrefix);
@@ -404,5 +417,6 @@ public sealed class RunStore(LedgerStorage storage, Callbacks.CallbackOutbox out
         WriteId = entity.GetString("WriteId") ?? "",
         LastActivity = entity.GetDateTimeOffset("LastActivity"),
         IdempotencyRow = entity.GetString("IdempotencyRow"),
+        Purging = entity.GetBoolean("Purging") ?? false,
     };
 }

@@ -97,6 +97,13 @@ public sealed class CallbackTargetTests : ComponentTest
     [InlineData("v6metadata.test", "fd00:ec2::254", "the cloud metadata address")]
     [InlineData("mapped.test", "::ffff:10.9.9.9", "a private address")]
     [InlineData("receiver.test", "127.0.0.1", "a loopback address")]
+    [InlineData("wire.test", "168.63.129.16", "the Azure platform address")]
+    [InlineData("wire17.test", "168.63.129.17", "an Azure platform address")]
+    [InlineData("wiremapped.test", "::ffff:168.63.129.16", "the Azure platform address")]
+    [InlineData("translated.test", "::ffff:0:a9fe:a9fe", "an IPv4-translated address embedding 169.254.169.254, the cloud metadata address")]
+    [InlineData("alibaba.test", "100.100.100.200", "the Alibaba Cloud metadata address")]
+    [InlineData("nat64.test", "64:ff9b::a9fe:a9fe", "a NAT64 address embedding 169.254.169.254")]
+    [InlineData("sixtofour.test", "2002:a9fe:a9fe::1", "a 6to4 address embedding 169.254.169.254")]
     public async Task ANameThatResolvesToANonPublicAddressIsRefusedRecordedAndDeadLettered(string name, string address, string kind)
     {
         App.With("AZURE_FUNCTIONS_ENVIRONMENT", "Production");
@@ -117,6 +124,55 @@ public sealed class CallbackTargetTests : ComponentTest
         Assert.Equal("run-callbacks", (string)letter["source"]!);
         Assert.Contains(kind, (string)letter["reason"]!, StringComparison.Ordinal);
         Assert.Equal(0, await DeliverQueuedAsync());
+    }
+
+    [Theory]
+    [InlineData("https://localhost./hook", "loopback")]
+    [InlineData("https://127.0.0.1./hook", "loopback")]
+    [InlineData("https://127.1./hook", "loopback")]
+    [InlineData("https://api.localhost/hook", "loopback")]
+    [InlineData("https://metadata./computeMetadata/v1/", "single-label name")]
+    [InlineData("https://instance-data/latest/meta-data", "single-label name")]
+    [InlineData("https://printer.local/hook", "a name under '.local'")]
+    public async Task OutsideDevelopmentLoopbackAndPrivateNamesAre400AtStartWithATrailingDotOrNot(string url, string kind)
+    {
+        App.With("AZURE_FUNCTIONS_ENVIRONMENT", "Production");
+        var body = new JsonObject
+        {
+            ["projectId"] = "p1",
+            ["config"] = new JsonObject { ["callbacks"] = new JsonArray(new JsonObject { ["url"] = url, ["events"] = new JsonArray("completed"), ["secret"] = Secret }) },
+        };
+
+        var refused = await Assert.ThrowsAsync<RunLedger.Http.LedgerException>(() => StartAsync(body.ToJsonString()));
+
+        Assert.Equal(400, refused.Status);
+        Assert.Contains(kind, refused.Message, StringComparison.Ordinal);
+    }
+
+    /// <summary>A URL stored before a rule existed (here: written straight into the run's snapshot) meets the rule at delivery, before DNS.</summary>
+    [Theory]
+    [InlineData("metadata", "single-label name")]
+    [InlineData("metadata.google.internal", "a name under '.internal'")]
+    [InlineData("localhost.", "a loopback name")]
+    [InlineData("127.0.0.1.", "a loopback address")]
+    public async Task ANameOnlyAPrivateNetworkResolvesIsRefusedAtDeliveryWithoutAskingDns(string host, string kind)
+    {
+        App.With("AZURE_FUNCTIONS_ENVIRONMENT", "Production");
+        _resolver.Names[host] = [IPAddress.Parse("8.8.8.8")];
+        _resolver.Names[host.TrimEnd('.')] = [IPAddress.Parse("8.8.8.8")];
+        App.Get<CallbackSender>().ConnectOverride = (endpoint, _) =>
+        {
+            lock (_connected) _connected.Add(endpoint);
+            throw new InvalidOperationException($"the sender connected to {endpoint}");
+        };
+
+        var result = await App.Get<CallbackSender>().SendAsync($"https://{host}/hook", "completed", "d1", Secret, "{}", default);
+
+        Assert.True(result.Refused);
+        Assert.False(result.Delivered);
+        Assert.Contains(kind, result.Outcome, StringComparison.Ordinal);
+        Assert.Empty(_resolver.Asked);
+        Assert.Empty(_connected);
     }
 
     [Fact]

@@ -80,6 +80,23 @@ public sealed class CostAnalyticsTests() : LedgerTest(new LedgerHost()), IAsyncL
     }
 
     [Fact]
+    public async Task ADateOnlyToTakesInTheWholeDayItNamesAndADateAndTimeStaysExact()
+    {
+        await CompletedRunAsync("alpha", "a1", 100_000, day: 1);
+        var completed = _t0.AddSeconds(10).UtcDateTime;
+        var day = completed.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture);
+        var dayBefore = completed.AddDays(-1).ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture);
+
+        var through = await GetAsync($"/api/costs/summary?projectId=alpha&to={day}");
+        Assert.Equal(1, (long)through["runCount"]!);
+        Assert.Equal($"{day}T23:59:59.999Z", (string)through["to"]!);
+        Assert.Equal(1, (long)(await GetAsync($"/api/costs/summary?projectId=alpha&from={day}&to={day}"))["runCount"]!);
+        Assert.Equal(0, (long)(await GetAsync($"/api/costs/summary?projectId=alpha&to={dayBefore}"))["runCount"]!);
+        // A date and time is a point: the run completed after it.
+        Assert.Equal(0, (long)(await GetAsync($"/api/costs/summary?projectId=alpha&to={Runs.RunRules.Timestamp(_t0)}"))["runCount"]!);
+    }
+
+    [Fact]
     public async Task TopListsTheCostliestCompletedRunsFirst()
     {
         await SeedAsync();

@@ -120,6 +120,76 @@ public sealed class RunPageTests(BrowserHost host) : LedgerTest(host), IClassFix
         Assert.Empty(browser.ConsoleErrors);
     }
 
+    /// <summary>
+    /// Ids that are also words of the dashboard's own paths: the pages take their ids and the API's
+    /// address from their route, matched from its end, so any id works (issue 18: a project named
+    /// "dashboard" showed "Could not load run undefined").
+    /// </summary>
+    [Theory]
+    [InlineData("dashboard")]
+    [InlineData("projects")]
+    [InlineData("runs")]
+    [InlineData("api")]
+    public async Task TheRunAndProjectPagesWorkForAProjectAndRunNamedLikeAPartOfTheirPath(string id)
+    {
+        var dashboardUrl = (string)(await StartAsync($$"""{"projectId":"{{id}}","runId":"{{id}}"}"""))["dashboardUrl"]!;
+        (await Client.PostJsonAsync($"/api/projects/{id}/runs/{id}/progress", """{"agent":"voice","message":"Narrating","progress":30}"""))
+            .EnsureSuccessStatusCode();
+
+        await using var browser = await Browser.OpenAsync();
+        var page = browser.Page;
+        await page.GotoAsync(dashboardUrl);
+        await Expect(page.Locator("#run-status")).ToHaveTextAsync("▶Running");
+        await Expect(page.Locator("#run-message")).ToHaveTextAsync("Narrating");
+        await Expect(page.Locator("#timeline > li")).ToHaveCountAsync(1);
+
+        // The project page lists the run, and its link leads back to the run page.
+        await page.GotoAsync(new Uri(Client.BaseAddress!, $"/api/dashboard/projects/{id}").ToString());
+        await Expect(page.Locator("#runs tbody tr")).ToHaveCountAsync(1);
+        await Expect(page.Locator("[data-filter=all] .count")).ToHaveTextAsync("1");
+        await page.Locator("#runs tbody tr a").First.ClickAsync();
+        await Expect(page.Locator("#run-message")).ToHaveTextAsync("Narrating");
+        Assert.Equal($"/api/dashboard/projects/{id}/runs/{id}", new Uri(page.Url).AbsolutePath);
+
+        // Every API call went to this project's own paths, and none failed.
+        Assert.NotEmpty(browser.ApiResponses);
+        Assert.All(browser.ApiResponses, r =>
+        {
+            Assert.StartsWith($"/api/projects/{id}/", new Uri(r.Request.Url).AbsolutePath, StringComparison.Ordinal);
+            Assert.True(r.Status < 400, $"{r.Request.Url} answered {r.Status}");
+        });
+        Assert.Empty(browser.ConsoleErrors);
+    }
+
+    [Fact]
+    public async Task APageReadsItsIdsAndTheApisPrefixFromTheEndOfItsOwnPath()
+    {
+        await using var browser = await Browser.OpenAsync();
+        var page = browser.Page;
+        await page.GotoAsync(new Uri(Client.BaseAddress!, "/api/dashboard/costs").ToString());
+        await Expect(page.Locator("#summary")).ToBeVisibleAsync();
+        var cases = new (string Path, string Expected)[]
+        {
+            ("/api/dashboard/projects/dashboard/runs/dashboard", """{"name":"run","prefix":"/api","projectId":"dashboard","runId":"dashboard"}"""),
+            ("/api/dashboard/projects/projects/runs/runs", """{"name":"run","prefix":"/api","projectId":"projects","runId":"runs"}"""),
+            ("/api/dashboard/projects/runs", """{"name":"project","prefix":"/api","projectId":"runs"}"""),
+            ("/api/dashboard/projects/costs/", """{"name":"project","prefix":"/api","projectId":"costs"}"""),
+            ("/dashboard/api/dashboard/projects/api/runs/r1", """{"name":"run","prefix":"/dashboard/api","projectId":"api","runId":"r1"}"""),
+            ("/ledger/v1/dashboard/costs", """{"name":"costs","prefix":"/ledger/v1"}"""),
+            ("/API/Dashboard/Projects/p1/Runs/r1", """{"name":"run","prefix":"/API","projectId":"p1","runId":"r1"}"""),
+            ("/api/dashboard/projects//runs/r1", "null"),
+            ("/api/dashboard/assets/run.js", "null"),
+        };
+        foreach (var (path, expected) in cases)
+        {
+            var parsed = await page.EvaluateAsync<string>(
+                "async path => { const m = await import('./assets/common.js'); const r = m.parseRoute(path); return JSON.stringify(r && Object.fromEntries(Object.entries(r).sort())); }",
+                path);
+            Assert.True(expected == parsed, $"{path}: {parsed}");
+        }
+        Assert.Empty(browser.ConsoleErrors);
+    }
+
     [Fact]
     public async Task ADroppedStreamResumesWithLastEventIdWithoutMissingOrRepeatingAnEvent()
     {

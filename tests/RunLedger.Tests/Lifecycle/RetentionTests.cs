@@ -136,6 +136,37 @@ public sealed class RetentionTests : ComponentTest
     }
 
     [Fact]
+    public async Task AReportRedeliveredWhileItsRunIsBeingPurgedNeverCountsItsCostAgain()
+    {
+        await App.Get<RunLedger.Budgets.BudgetLedger>().PutConfigAsync("p3", JsonNode.Parse("""{"budget":{"monthlyUsd":100}}""")!.AsObject(), default);
+        await StartAsync("p3", "costly");
+        var cost = ProgressReport.Parse(JsonNode.Parse(
+            """{"projectId":"p3","runId":"costly","agent":"video","usage":{"model":"gpt-4o","costUsd":2}}""")!.AsObject(), "cost-1", _clock.Now);
+        Assert.Equal(ReportOutcome.Applied, (await App.Get<ProgressHandler>().ApplyAsync(cost, default)).Outcome);
+        await ReportAsync("p3", "costly", "done", ",\"runStatus\":\"completed\"");
+        _clock.Now = T0.AddDays(30).AddMinutes(1); // past the limit, still in the month of the cost
+
+        // The purge deletes the run's rows (its event-id markers among them) but stops before the run row.
+        _fault.FailBatchesAfter = 1;
+        Assert.True((await App.Get<RetentionPurge>().RunAsync(default)).Errors > 0);
+        Assert.NotNull(await App.Get<RunStore>().GetAsync("p3", "costly", default));
+        _fault.FailBatchesAfter = null;
+
+        // The queue delivers the cost report again meanwhile: the run is on its way out, so it is
+        // not applied (retried, then poisoned, as for any unknown run), and nothing counts twice.
+        Assert.Equal(ReportOutcome.RunNotFound, (await App.Get<ProgressHandler>().ApplyAsync(cost, default)).Outcome);
+        Assert.Equal(0, (await App.Get<RetentionPurge>().RunAsync(default)).Errors);
+
+        Assert.Null(await App.Get<RunStore>().GetAsync("p3", "costly", default));
+        var budget = await App.Get<RunLedger.Budgets.BudgetLedger>().ShowAsync("p3", _clock.Now, default);
+        Assert.Equal(2_000_000, (long)budget["spendMicros"]!);
+        var analytics = App.Storage.Table.QueryAsync<TableEntity>(e => e.PartitionKey == RunLedger.Ledger.Keys.CostsPartition);
+        var rows = await analytics.Where(r => r.RowKey.Contains("costly", StringComparison.Ordinal) && r.ContainsKey("CostMicros")).ToListAsync();
+        Assert.NotEmpty(rows);
+        Assert.All(rows, r => Assert.Equal(2_000_000, r.GetInt64("CostMicros")));
+    }
+
+    [Fact]
     public async Task RetentionIsOffUnlessRetentionDaysIsSet()
     {
         App.With("RunLedger:RetentionDays", null);

@@ -140,6 +140,7 @@ public sealed class ProgressReportTests(LedgerHost host) : LedgerTest(host), ICl
     [InlineData("""{"agent":"voice","metadata":{"totalCost":{"x":1}}}""", "'metadata.totalCost' is set by the ledger")]
     [InlineData("""{"agent":"voice","timestamp":"yesterday"}""", "'timestamp' must be an ISO 8601")]
     [InlineData("""{"agent":"voice","runId":"other"}""", "differs from the URL")]
+    [InlineData("""{"agent":"voice","clientId":"someone-else"}""", "'projectId' and its alias 'clientId' are both given and differ")]
     public async Task InvalidReportIs400AndLeavesTheRunUntouched(string report, string detail)
     {
         var runId = await NewRunAsync();

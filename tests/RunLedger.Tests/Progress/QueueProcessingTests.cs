@@ -96,6 +96,8 @@ public sealed class QueueProcessingTests(QueueProcessingTests.Host host) : Ledge
             [$$"""{"projectId":"{{P}}","runId":"{{runId}}","agent":"voice","message":"\uD800"}"""] = "unpaired UTF-16 surrogate",
             [$$"""{"projectId":"{{P}}","runId":"{{runId}}","agent":"voice\n"}"""] = "'agent' may contain only",
             [$$$"""{"projectId":"{{{P}}}","runId":"{{{runId}}}","agent":"video","usage":{"model":"gpt-4o","costUsd":2000000}}"""] = "over the most one report may cost",
+            // The start webhook refuses the same pair: a report may not name one project and apply to another.
+            [$$"""{"projectId":"{{P}}","clientId":"{{P}}x","runId":"{{runId}}","agent":"voice"}"""] = "'projectId' and its alias 'clientId' are both given and differ",
         };
         foreach (var text in malformed.Keys) await App.SendProgressAsync(text);
 

@@ -39,18 +39,43 @@ export function tokenScope() {
   }
 }
 
-// The pages live at {prefix}/dashboard/..., the API at {prefix}/... (normally /api).
-const marker = '/dashboard/';
-const at = location.pathname.lastIndexOf(marker);
-export const apiBase = at >= 0 ? location.pathname.slice(0, at) : '/api';
-const dashboardBase = at >= 0 ? location.pathname.slice(0, at + marker.length) : '/api/dashboard/';
+// The pages live at {prefix}/dashboard/..., the API at {prefix}/... (normally /api). Ids may be any
+// word, 'dashboard', 'projects', 'runs' and 'api' among them, so the page finds its place by
+// matching the end of its own path against the routes it is served on, segment by segment: the
+// prefix is whatever comes before the matched route, and nothing is searched for.
+const routes = [
+  ['run', ['dashboard', 'projects', ':projectId', 'runs', ':runId']],
+  ['project', ['dashboard', 'projects', ':projectId']],
+  ['costs', ['dashboard', 'costs']],
+];
 
-/** The path segments after /dashboard/, decoded: ['projects', 'P', 'runs', 'R']. */
-export function route() {
-  return location.pathname.slice(dashboardBase.length).split('/').filter(Boolean).map(s => {
-    try { return decodeURIComponent(s); } catch { return s; }
-  });
+function decode(segment) {
+  try { return decodeURIComponent(segment); } catch { return segment; }
 }
+
+/** Which page a path is and its ids: { name, projectId?, runId?, prefix }, or null for a path no route serves. */
+export function parseRoute(pathname) {
+  const segments = pathname.split('/').slice(1); // the path starts with '/'
+  if (segments.length > 0 && segments[segments.length - 1] === '') segments.pop(); // one trailing slash
+  for (const [name, shape] of routes) {
+    if (segments.length < shape.length) continue;
+    const at = segments.length - shape.length;
+    const found = { name, prefix: segments.slice(0, at).map(s => '/' + s).join('') };
+    const matches = shape.every((part, i) => {
+      const segment = segments[at + i];
+      if (!part.startsWith(':')) return segment.toLowerCase() === part; // routes match literals in any case
+      found[part.slice(1)] = decode(segment);
+      return segment.length > 0;
+    });
+    if (matches) return found;
+  }
+  return null;
+}
+
+/** This page: { name, projectId, runId } from its own route. */
+export const page = parseRoute(location.pathname) ?? { name: null, prefix: '/api' };
+export const apiBase = page.prefix;
+const dashboardBase = page.prefix + '/dashboard/';
 
 /** A link to another dashboard page that carries this page's token along. */
 export function pageUrl(path, query = '') {

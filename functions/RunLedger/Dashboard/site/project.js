@@ -1,12 +1,12 @@
 // The project page: the project's runs newest first, paged, filtered by status, with counts per
 // status; while runs are active the rows and counts refresh themselves by polling.
 import {
-  route, enc, getJson, el, show, loading, errorBlock, stateBlock, statusBadge, statusNames, statusLabel,
+  page, enc, getJson, el, show, loading, errorBlock, stateBlock, statusBadge, statusNames, statusLabel,
   timeEl, duration, money, number, isActive, pageUrl,
 } from './common.js';
 import { renderNav } from './nav.js';
 
-const [, projectId] = route();
+const { projectId } = page;
 const app = document.getElementById('app');
 const pageSize = 20;
 const pollMs = 3000;

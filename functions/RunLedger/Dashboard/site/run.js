@@ -1,13 +1,13 @@
 // The run page: status, the live timeline (Server-Sent Events), artifacts, voice and music
 // metadata, cost rows and the invoice with a CSV download; a failed run's error first.
 import {
-  route, enc, getJson, api, el, show, loading, errorBlock, statusBadge, timeEl, duration,
+  page, enc, getJson, api, el, show, loading, errorBlock, statusBadge, timeEl, duration,
   money, number, safeHttpUrl, definitionList, pageUrl, tokenScope,
 } from './common.js';
 import { followEvents } from './sse.js';
 import { renderNav } from './nav.js';
 
-const [, projectId, , runId] = route();
+const { projectId, runId } = page;
 const runPath = `/projects/${enc(projectId)}/runs/${enc(runId)}`;
 const app = document.getElementById('app');
 renderNav(projectId, 'run');
