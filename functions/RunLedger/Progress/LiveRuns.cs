@@ -133,7 +133,12 @@ public sealed partial class LiveRuns(RunStore runs, EventStore events, RunSignal
 
         private LiveState _head = initial;
 
-        public void Start() => _ = Task.Run(LoopAsync);
+        public void Start()
+        {
+            // The loop outlives the request that started it: it must not carry that request's
+            // logging scope or trace (its storage calls would join the first stream's trace).
+            using (ExecutionContext.SuppressFlow()) _ = Task.Run(LoopAsync);
+        }
 
         /// <summary>Stops the loop (called once, when the last stream leaves).</summary>
         public void Dispose()
@@ -145,6 +150,7 @@ public sealed partial class LiveRuns(RunStore runs, EventStore events, RunSignal
         private async Task LoopAsync()
         {
             var token = _stop.Token;
+            LogPollerStarted(owner._logger, ProjectId, RunId);
             try
             {
                 while (!token.IsCancellationRequested)
@@ -154,17 +160,23 @@ public sealed partial class LiveRuns(RunStore runs, EventStore events, RunSignal
                     {
                         await PollAsync(token);
                     }
+                    catch (Exception e) when (!token.IsCancellationRequested && Ledger.StorageFailure.IsStorage(e))
+                    {
+                        // Storage is busy or unreachable (the SDK has retried already): streams wait
+                        // and send heartbeats; the next poll tries again.
+                        var (status, code, _) = Ledger.StorageFailure.Describe(e);
+                        LogPollFailed(owner._logger, ProjectId, RunId, status, code);
+                    }
                     catch (Exception e) when (!token.IsCancellationRequested)
                     {
-                        // Storage is briefly unreachable (the SDK has retried already): streams wait and
-                        // send heartbeats; the next poll tries again.
-                        LogPollFailed(owner._logger, e);
+                        LogPollError(owner._logger, ProjectId, RunId, e);
                     }
                 }
             }
             catch (OperationCanceledException) when (token.IsCancellationRequested)
             {
             }
+            LogPollerStopped(owner._logger, ProjectId, RunId);
         }
 
         private async Task PollAsync(CancellationToken token)
@@ -207,8 +219,18 @@ public sealed partial class LiveRuns(RunStore runs, EventStore events, RunSignal
         }
     }
 
-    [LoggerMessage(EventId = 3101, Level = LogLevel.Warning, Message = "A live stream's poll of its run failed; the next poll retries")]
-    private static partial void LogPollFailed(ILogger logger, Exception exception);
+    [LoggerMessage(EventId = 3102, Level = LogLevel.Information, Message = "Live streams of run {RunId} in project {ProjectId}: poller started")]
+    private static partial void LogPollerStarted(ILogger logger, string projectId, string runId);
+
+    [LoggerMessage(EventId = 3103, Level = LogLevel.Information, Message = "Live streams of run {RunId} in project {ProjectId}: poller stopped")]
+    private static partial void LogPollerStopped(ILogger logger, string projectId, string runId);
+
+    [LoggerMessage(EventId = 3101, Level = LogLevel.Warning,
+        Message = "Live streams of run {RunId} in project {ProjectId}: a poll failed with storage status {StorageStatus} {StorageErrorCode}; the next poll retries")]
+    private static partial void LogPollFailed(ILogger logger, string projectId, string runId, int storageStatus, string? storageErrorCode);
+
+    [LoggerMessage(EventId = 3104, Level = LogLevel.Error, Message = "Live streams of run {RunId} in project {ProjectId}: a poll failed unexpectedly; the next poll retries")]
+    private static partial void LogPollError(ILogger logger, string projectId, string runId, Exception exception);
 }
 
 /// <summary>One event as a stream sends it: its sequence number and its SSE frame, rendered once for every stream.</summary>
