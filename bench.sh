@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # Benchmark: time and allocation per applied report, as a ratio to the bare storage calls the
 # ledger makes (same run, same in-memory Azurite, alternating rounds). Prints figures; asserts nothing.
-#   ./bench.sh [reports per round] [rounds] [queue reports per run]
+#   ./bench.sh [reports per round] [rounds] [queue reports per run] [live streams per run, e.g. 1,20,200]
 # Then reports applied per second through the queue trigger (local host + worker, 16 runs) vs the
-# bare read + transaction by 16 concurrent writers, and the cold start of the published worker
-# (launch -> first GET of a run) vs an empty ASP.NET Core app.
+# bare read + transaction by 16 concurrent writers, the cold start of the published worker
+# (launch -> first GET of a run) vs an empty ASP.NET Core app, and live streams on one run (1, 20,
+# 200 at once): the worker's table requests per second for them, idle and while reports arrive,
+# and whether every stream got every event once, in order.
+# RUNLEDGER_BENCH_ONLY=streams runs the live-stream scenario alone.
 set -euo pipefail
 cd "$(dirname "$0")"
 [ -x node_modules/.bin/azurite ] || npm ci --no-audit --no-fund
@@ -23,5 +26,6 @@ conn="DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=$key
 # Cold start is measured on the package Azure runs (ReadyToRun), made afresh by ./publish.sh.
 ./publish.sh >/dev/null
 rounds_args=("${1:-100}" "${2:-5}" "${3:-100}")
+export RUNLEDGER_BENCH_STREAMS="${4:-1,20,200}"
 dotnet run --project tools/RunLedger.Bench -c Release -- "$conn" "${rounds_args[@]}" \
   "$(pwd)/functions/RunLedger/bin/Release/net10.0" "$(pwd)/host.json" "$(pwd)/publish/package"

@@ -9,7 +9,8 @@ using Azure.Data.Tables;
 // Prints, for applying agent reports through the ledger and for a baseline that makes the same
 // storage calls with the same payload sizes directly (one read, one five-action transaction),
 // the time and managed allocation per report, and their ratio. Rounds alternate the two so that
-// a noisy machine affects both alike; the medians are reported.
+// a noisy machine affects both alike; the medians are reported. With a worker, also live streams
+// on one run (StreamFanout): the worker's table requests per second for 1, 20 and 200 streams.
 if (args.Length < 1)
 {
     Console.Error.WriteLine("usage: RunLedger.Bench <connection string> [reports per round] [rounds]");
@@ -17,6 +18,15 @@ if (args.Length < 1)
 }
 var perRound = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 100;
 var rounds = args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 5;
+// RUNLEDGER_BENCH_STREAMS: how many live streams watch one run, e.g. "1,20,200" (the default);
+// RUNLEDGER_BENCH_ONLY=streams runs that scenario alone (against the worker in args[4]).
+var streamCounts = (Environment.GetEnvironmentVariable("RUNLEDGER_BENCH_STREAMS") is { Length: > 0 } counts ? counts : "1,20,200")
+    .Split(',').Select(c => int.Parse(c, CultureInfo.InvariantCulture)).ToList();
+if (Environment.GetEnvironmentVariable("RUNLEDGER_BENCH_ONLY") == "streams")
+{
+    await PrintStreamsAsync(args[0], args[4], args[5], streamCounts);
+    return 0;
+}
 
 var ledger = await RunLedger.Bench.BenchLedger.CreateAsync(args[0], "bench");
 try
@@ -123,12 +133,33 @@ try
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"ratio    : {queued / bare,8:F2} x throughput"));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"baseline+: {bareWithQueue,8:F0} reports/s (the same plus each report's queue requests: send, receive, delete)"));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"ratio    : {queued / bareWithQueue,8:F2} x throughput against the storage work a queue trigger needs"));
+
+        await PrintStreamsAsync(args[0], args[4], args[5], streamCounts);
     }
     return 0;
 }
 finally
 {
     await ledger.DisposeAsync();
+}
+
+// Live streams on one run: the worker's table requests for them, per second, by number of streams.
+static async Task PrintStreamsAsync(string connectionString, string appDirectory, string hostJson, List<int> counts)
+{
+    const int Reports = 30;
+    var idle = TimeSpan.FromSeconds(10);
+    var results = await RunLedger.Bench.StreamFanout.RunAsync(connectionString, appDirectory, hostJson, counts, Reports, idle);
+    Console.WriteLine();
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+        $"live streams on one run through the local Functions host and the worker: the worker's table requests for them (counted by a proxy);"));
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+        $"idle {idle.TotalSeconds:F0} s, then {Reports} reports about 10/s and the final one (applied by another process, so the worker learns of them by polling)"));
+    Console.WriteLine("streams | requests to join, per stream | idle: run reads/s  event queries/s | active: run reads/s  event queries/s | every event once, in order, and the end");
+    foreach (var r in results)
+    {
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"{r.Streams,7} | {r.JoinRequestsPerStream,28:F2} | {r.IdleRunReads,18:F2} {r.IdleEventQueries,16:F2} | {r.ActiveRunReads,20:F2} {r.ActiveEventQueries,16:F2} | {r.StreamsComplete}/{r.Streams} streams got all {r.Events}{(r.Problem is null ? "" : "; " + r.Problem)}"));
+    }
 }
 
 // The properties of a run row under another key (the entity's own keys and ETag stay behind).

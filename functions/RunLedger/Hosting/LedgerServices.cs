@@ -39,6 +39,7 @@ public static class LedgerServices
         services.AddSingleton<RunPatcher>();
         services.AddSingleton<PipelineStarter>();
         services.AddSingleton<RunSignals>();
+        services.AddSingleton<LiveRuns>();
         services.AddSingleton<EventStore>();
         services.AddSingleton<DeadLetters>();
         services.AddSingleton<ProgressHandler>();

@@ -20,7 +20,7 @@ namespace RunLedger.Progress;
 /// </code>
 /// </summary>
 public sealed class ProgressFunctions(
-    ProgressHandler handler, QueueProcessor processor, RunStore runs, EventStore events, RunSignals signals,
+    ProgressHandler handler, QueueProcessor processor, RunStore runs, EventStore events, LiveRuns live,
     DeadLetters deadLetters, IOptions<LedgerOptions> options, TimeProvider clock, HostQueueSettings queueSettings)
 {
     public const int DefaultEventPage = 100;
@@ -89,16 +89,17 @@ public sealed class ProgressFunctions(
         [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "projects/{projectId}/runs/{runId}/events")] HttpRequest request,
         string projectId, string runId, CancellationToken cancellationToken)
     {
-        var run = await RunsFunctions.FindAsync(runs, projectId, runId, cancellationToken);
-        var lastEventId = request.Headers["Last-Event-ID"].ToString();
-        var from = ParseSequence(lastEventId.Length > 0 ? lastEventId : request.Query["after"], lastEventId.Length > 0 ? "Last-Event-ID" : "after");
-
         if (request.Headers.Accept.ToString().Contains("text/event-stream", StringComparison.OrdinalIgnoreCase))
         {
-            await ServerSentEvents.WriteAsync(request.HttpContext, run, from, runs, events, signals, options.Value, cancellationToken);
+            // A run this instance already streams needs no read to join: its poller read it within the second.
+            RunsFunctions.CheckIds(projectId, runId);
+            var known = live.Peek(projectId, runId) ?? LiveState.Of(await RunsFunctions.FindAsync(runs, projectId, runId, cancellationToken));
+            await ServerSentEvents.WriteAsync(request.HttpContext, projectId, runId, known, From(request), live, events, options.Value, cancellationToken);
             return TypedResults.Empty;
         }
 
+        await RunsFunctions.FindAsync(runs, projectId, runId, cancellationToken);
+        var from = From(request);
         var pageSize = QueryValues.Limit(request.Query["limit"], DefaultEventPage, EventStore.MaxPageSize);
         var (items, more) = await events.ListAsync(projectId, runId, from, pageSize, cancellationToken);
         long? next = more ? (long)items[^1]["seq"]! : null;
@@ -128,6 +129,13 @@ public sealed class ProgressFunctions(
             ["items"] = new JsonArray([.. items]),
             ["continuationToken"] = next is null ? null : RunStore.EncodeToken(next),
         });
+    }
+
+    /// <summary>Where a reader resumes: after the Last-Event-ID header's event, else after <c>?after=</c>, else from the start.</summary>
+    private static long From(HttpRequest request)
+    {
+        var lastEventId = request.Headers["Last-Event-ID"].ToString();
+        return lastEventId.Length > 0 ? ParseSequence(lastEventId, "Last-Event-ID") : ParseSequence(request.Query["after"], "after");
     }
 
     private static long ParseSequence(string? value, string name) =>

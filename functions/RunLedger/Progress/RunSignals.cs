@@ -3,8 +3,9 @@ using System.Collections.Concurrent;
 namespace RunLedger.Progress;
 
 /// <summary>
-/// Wakes this instance's live streams when a report for their run is applied here. Streams also
-/// poll storage, so reports applied by other instances arrive too, only a little later.
+/// Wakes this instance's poller of a run (<see cref="LiveRuns"/>) when a report for the run is
+/// applied here. Pollers also read storage every second, so reports applied by other instances
+/// arrive too, only a little later.
 /// </summary>
 public sealed class RunSignals
 {
@@ -26,9 +27,13 @@ public sealed class RunSignals
         }
         catch (TimeoutException)
         {
-            // Poll storage anyway: another instance may have applied a report. Forget the signal so
-            // runs nobody reports on leave nothing behind; a waiter still holding it polls anyway.
-            _waiting.TryRemove(KeyValuePair.Create(key, signal));
+            // Poll storage anyway: another instance may have applied a report.
+        }
+        finally
+        {
+            // Forget a signal nobody fired, so runs nobody reports on (or watches) any more leave
+            // nothing behind; another waiter still holding it just polls when its time is up.
+            if (!signal.Task.IsCompleted) _waiting.TryRemove(KeyValuePair.Create(key, signal));
         }
     }
 

@@ -12,73 +12,107 @@ namespace RunLedger.Progress;
 /// 204, which tells EventSource to stop), or after a bounded time with a <c>retry:</c> hint, so
 /// it also works behind a proxy that buffers whole responses.
 /// </summary>
+/// <remarks>
+/// Streams do not read storage on their own: they follow the run's shared poller
+/// (<see cref="LiveRuns"/>). A stream reads events itself only once, when it joins behind the
+/// poller (a client resuming from an older event than the poller has handed out).
+/// </remarks>
 public static class ServerSentEvents
 {
-    private static readonly TimeSpan Poll = TimeSpan.FromSeconds(1);
-
-    public static async Task WriteAsync(HttpContext context, RunRecord run, long after, RunStore runs, EventStore events,
-        RunSignals signals, LedgerOptions options, CancellationToken cancellationToken)
+    public static async Task WriteAsync(HttpContext context, string projectId, string runId, LiveState known, long after,
+        LiveRuns live, EventStore events, LedgerOptions options, CancellationToken cancellationToken)
     {
         var response = context.Response;
-        if (RunStatus.IsTerminal(run.Status) && after >= run.EventCount)
+        if (RunStatus.IsTerminal(known.Status) && after >= known.Count)
         {
             response.StatusCode = StatusCodes.Status204NoContent;
             return;
         }
 
+        // The invocation is cancelled when the client goes away; the request's own token says so too.
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, context.RequestAborted);
+        var token = stop.Token;
+        using var watch = live.Watch(projectId, runId, known);
+
         response.ContentType = "text/event-stream";
         response.Headers.CacheControl = "no-cache";
         response.Headers["X-Accel-Buffering"] = "no";
         context.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpResponseBodyFeature>()?.DisableBuffering();
-        await response.WriteAsync("retry: 2000\n\n", cancellationToken);
-        await response.Body.FlushAsync(cancellationToken);
+        await response.WriteAsync("retry: 2000\n\n", token);
+        await response.Body.FlushAsync(token);
 
         var deadline = DateTime.UtcNow + options.StreamMaxDuration;
         var lastWrite = DateTime.UtcNow;
         var last = after;
-        while (!cancellationToken.IsCancellationRequested)
+        var state = watch.Joined;
+
+        // Joined behind the poller: read what this stream lacks up to where the poller stands.
+        while (last < state.LastSeq)
         {
-            var (page, _) = await events.ListAsync(run.ProjectId, run.RunId, last, EventStore.MaxPageSize, cancellationToken);
+            var (page, _) = await events.ListAsync(projectId, runId, last, EventStore.MaxPageSize, token);
+            if (page.Count == 0) break;
             foreach (var evt in page)
             {
-                last = (long)evt["seq"]!;
-                await WriteEventAsync(response, last, "progress", evt, cancellationToken);
-                lastWrite = DateTime.UtcNow;
+                var seq = (long)evt["seq"]!;
+                if (seq <= last) continue;
+                await response.Body.WriteAsync(LiveEvent.Render(seq, evt.ToJsonString()).Frame, token);
+                last = seq;
             }
+            await response.Body.FlushAsync(token);
+            lastWrite = DateTime.UtcNow;
+        }
 
-            run = await runs.GetAsync(run.ProjectId, run.RunId, cancellationToken) ?? run;
-            if (RunStatus.IsTerminal(run.Status) && last >= run.EventCount)
+        while (true)
+        {
+            if (RunStatus.IsTerminal(state.Status) && last >= state.Count)
             {
-                var summary = new JsonObject { ["status"] = run.Status, ["runId"] = run.RunId, ["lastEventId"] = last };
-                await response.WriteAsync($"event: end\ndata: {summary.ToJsonString()}\n\n", cancellationToken);
-                await response.Body.FlushAsync(cancellationToken);
+                var summary = new JsonObject { ["status"] = state.Status, ["runId"] = runId, ["lastEventId"] = last };
+                await response.WriteAsync($"event: end\ndata: {summary.ToJsonString()}\n\n", token);
+                await response.Body.FlushAsync(token);
                 return;
             }
-            if (DateTime.UtcNow >= deadline)
+            if (state.Gone || DateTime.UtcNow >= deadline)
             {
-                await response.WriteAsync("retry: 1000\n\n", cancellationToken);
+                await response.WriteAsync("retry: 1000\n\n", token);
+                await response.Body.FlushAsync(token);
                 return;
             }
             if (DateTime.UtcNow - lastWrite >= options.StreamHeartbeat)
             {
-                await response.WriteAsync(": heartbeat\n\n", cancellationToken);
-                await response.Body.FlushAsync(cancellationToken);
+                await response.WriteAsync(": heartbeat\n\n", token);
+                await response.Body.FlushAsync(token);
                 lastWrite = DateTime.UtcNow;
             }
-            if (last < run.EventCount) continue; // more were applied than the page held
-            var now = DateTime.UtcNow;
-            var wait = Min(Poll, Min(deadline - now, lastWrite + options.StreamHeartbeat - now));
-            await signals.WaitAsync(run.ProjectId, run.RunId, wait > TimeSpan.Zero ? wait : TimeSpan.Zero, cancellationToken);
+            if (!state.Next.IsCompleted)
+            {
+                var now = DateTime.UtcNow;
+                var wait = Min(deadline - now, lastWrite + options.StreamHeartbeat - now);
+                try
+                {
+                    await state.Next.WaitAsync(wait > TimeSpan.Zero ? wait : TimeSpan.Zero, token);
+                }
+                catch (TimeoutException)
+                {
+                    continue;
+                }
+            }
+
+            state = await state.Next;
+            var wrote = false;
+            foreach (var evt in state.Events)
+            {
+                if (evt.Seq <= last) continue;
+                await response.Body.WriteAsync(evt.Frame, token);
+                last = evt.Seq;
+                wrote = true;
+            }
+            if (wrote)
+            {
+                await response.Body.FlushAsync(token);
+                lastWrite = DateTime.UtcNow;
+            }
         }
     }
 
     private static TimeSpan Min(TimeSpan a, TimeSpan b) => a < b ? a : b;
-
-    private static async Task WriteEventAsync(HttpResponse response, long id, string type, JsonObject data, CancellationToken cancellationToken)
-    {
-        await response.WriteAsync(
-            string.Create(CultureInfo.InvariantCulture, $"id: {id}\nevent: {type}\ndata: {data.ToJsonString()}\n\n"),
-            cancellationToken);
-        await response.Body.FlushAsync(cancellationToken);
-    }
 }

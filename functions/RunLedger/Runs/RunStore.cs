@@ -44,6 +44,22 @@ public sealed class RunStore(LedgerStorage storage, Callbacks.CallbackOutbox out
     }
 
     /// <summary>
+    /// A run's status and event count and nothing else: one point read of two columns, which is
+    /// what a live stream's poll needs (the run's events and its count are written in one
+    /// transaction, so events 1..count exist once the count says so). Null when the run does not exist.
+    /// </summary>
+    public async Task<(string Status, long EventCount)?> GetProgressAsync(string projectId, string runId, CancellationToken cancellationToken)
+    {
+        var response = await Table.GetEntityIfExistsAsync<TableEntity>(
+            projectId, Keys.RunRow(runId), ProgressColumns, cancellationToken);
+        if (!response.HasValue) return null;
+        var entity = response.Value!;
+        return (entity.GetString("Status") ?? RunStatus.Queued, entity.GetInt64("EventCount") ?? 0);
+    }
+
+    private static readonly string[] ProgressColumns = ["Status", "EventCount"];
+
+    /// <summary>
     /// Inserts a new run, its index entry and optionally an idempotency record, all or nothing,
     /// with its lifecycle rows (active-runs entry, project counts). A conflict surfaces as
     /// <see cref="TableTransactionFailedException"/> (409) naming the action: 0 = the run row,

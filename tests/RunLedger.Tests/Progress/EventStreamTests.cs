@@ -41,6 +41,85 @@ public sealed class EventStreamTests(EventStreamTests.Host host) : LedgerTest(ho
         return (response.StatusCode, events, raw);
     }
 
+    /// <summary>
+    /// Follows a run's stream as EventSource does, reconnecting with Last-Event-ID after each
+    /// bounded response, until the <c>end</c> event; returns every progress event's id in the order
+    /// received. <paramref name="opened"/> completes when the first response has started, and
+    /// <paramref name="seen"/> holds the ids so far.
+    /// </summary>
+    private async Task<List<long>> FollowAsync(string runId, string? lastEventId, TaskCompletionSource opened, List<long> seen)
+    {
+        while (true)
+        {
+            var request = new HttpRequestMessage(HttpMethod.Get, $"/api/projects/{P}/runs/{runId}/events");
+            request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("text/event-stream"));
+            if (lastEventId is not null) request.Headers.Add("Last-Event-ID", lastEventId);
+            using var response = await Client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            using var reader = new StreamReader(await response.Content.ReadAsStreamAsync());
+            var block = new List<string>();
+            while (await reader.ReadLineAsync() is { } line)
+            {
+                if (line.Length > 0)
+                {
+                    block.Add(line);
+                    continue;
+                }
+                opened.TrySetResult();
+                if (block.Contains("event: end")) return [.. seen];
+                if (block.Contains("event: progress"))
+                {
+                    lastEventId = block.Single(l => l.StartsWith("id: ", StringComparison.Ordinal))[4..];
+                    lock (seen) seen.Add(long.Parse(lastEventId, System.Globalization.CultureInfo.InvariantCulture));
+                }
+                block.Clear();
+            }
+        }
+    }
+
+    [Fact]
+    public async Task ManyConcurrentStreamsOnOneRunEachGetEveryEventOnceInOrder()
+    {
+        var runId = (string)(await StartAsync($$"""{"projectId":"{{P}}"}"""))["runId"]!;
+        var opened = Enumerable.Range(0, 30).Select(_ => new TaskCompletionSource()).ToList();
+        var followers = opened.Select(o => FollowAsync(runId, null, o, [])).ToList();
+        await Task.WhenAll(opened.Select(o => o.Task)).WaitAsync(TimeSpan.FromSeconds(60));
+
+        // Reports from three agents at once while every stream watches, then the last one.
+        string[] agents = ["voice", "music", "video"];
+        await Task.WhenAll(agents.Select(async agent =>
+        {
+            for (var i = 0; i < 5; i++) await ReportAsync(runId, $$"""{"agent":"{{agent}}","progress":{{i * 20}}}""");
+        }));
+        await ReportAsync(runId, """{"agent":"publisher","status":"completed"}""");
+
+        var received = await Task.WhenAll(followers).WaitAsync(TimeSpan.FromSeconds(60));
+        var expected = Enumerable.Range(1, 16).Select(i => (long)i).ToList();
+        Assert.All(received, ids => Assert.Equal(expected, ids));
+    }
+
+    [Fact]
+    public async Task ALateJoinerWithLastEventIdGetsOnlyTheLaterEvents()
+    {
+        var runId = (string)(await StartAsync($$"""{"projectId":"{{P}}"}"""))["runId"]!;
+        var firstOpened = new TaskCompletionSource();
+        var firstSeen = new List<long>();
+        var first = FollowAsync(runId, null, firstOpened, firstSeen);
+        await firstOpened.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        for (var i = 1; i <= 4; i++) await ReportAsync(runId, $$"""{"agent":"voice","progress":{{i * 10}}}""");
+        await Eventually.HoldsAsync(() => { lock (firstSeen) return Task.FromResult(firstSeen.Count == 4); }, "the first stream has events 1-4");
+
+        // Joins while the first stream watches, having seen up to event 2 on an earlier connection.
+        var lateOpened = new TaskCompletionSource();
+        var late = FollowAsync(runId, "2", lateOpened, []);
+        await lateOpened.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        await ReportAsync(runId, """{"agent":"voice","progress":90}""");
+        await ReportAsync(runId, """{"agent":"publisher","status":"completed"}""");
+
+        Assert.Equal([3L, 4, 5, 6], await late.WaitAsync(TimeSpan.FromSeconds(60)));
+        Assert.Equal([1L, 2, 3, 4, 5, 6], await first.WaitAsync(TimeSpan.FromSeconds(60)));
+    }
+
     private async Task ReportAsync(string runId, string json) =>
         (await Client.PostJsonAsync($"/api/projects/{P}/runs/{runId}/progress", json)).EnsureSuccessStatusCode();
 

@@ -1,8 +1,4 @@
-using Azure.Core;
-using Azure.Core.Pipeline;
-using Microsoft.Extensions.DependencyInjection;
 using RunLedger.Progress;
-using Microsoft.Extensions.Azure;
 using RunLedger.Tests.Support;
 
 namespace RunLedger.Tests.Progress;
@@ -14,12 +10,11 @@ namespace RunLedger.Tests.Progress;
 /// </summary>
 public sealed class StorageCostTests : ComponentTest
 {
-    private readonly CountingPolicy _counter = new();
+    private readonly StorageRequests _counter = new();
 
     public StorageCostTests()
     {
-        App.ConfigureServices = services =>
-            services.AddAzureClients(clients => clients.ConfigureDefaults(options => options.AddPolicy(_counter, HttpPipelinePosition.PerCall)));
+        App.ConfigureServices = _counter.Install;
     }
 
     private static ProgressReport Report(string runId, string eventId, string fields = "") => ProgressReport.Parse(
@@ -108,19 +103,5 @@ public sealed class StorageCostTests : ComponentTest
 
         Assert.Equal(runId, (string)run["runId"]!);
         Assert.Equal(["GET run"], _counter.Requests);
-    }
-
-    private sealed class CountingPolicy : HttpPipelineSynchronousPolicy
-    {
-        public List<string> Requests { get; } = [];
-
-        public override void OnSendingRequest(HttpMessage message)
-        {
-            var path = Uri.UnescapeDataString(message.Request.Uri.Path);
-            if (!path.Contains("/messages", StringComparison.Ordinal))
-            {
-                lock (Requests) Requests.Add($"{message.Request.Method} {(path.EndsWith("$batch", StringComparison.Ordinal) ? "$batch" : path.Contains("run|", StringComparison.Ordinal) ? "run" : path.Contains("'counts'", StringComparison.Ordinal) ? "counts" : path.Contains("'budget'", StringComparison.Ordinal) ? "budget" : path)}");
-            }
-        }
     }
 }

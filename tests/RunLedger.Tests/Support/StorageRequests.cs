@@ -1,0 +1,46 @@
+using Azure.Core;
+using Azure.Core.Pipeline;
+using Microsoft.Extensions.Azure;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace RunLedger.Tests.Support;
+
+/// <summary>
+/// Records the table requests the app's storage clients send (queue messages left out), each as
+/// method and what it touches: <c>run</c>, <c>counts</c>, <c>budget</c> for those rows, <c>$batch</c>
+/// for a transaction, <c>events</c> for a query of a run's events, else the path.
+/// </summary>
+public sealed class StorageRequests : HttpPipelineSynchronousPolicy
+{
+    public List<string> Requests { get; } = [];
+
+    /// <summary>Adds the recorder to every storage client the app registers.</summary>
+    public void Install(IServiceCollection services) =>
+        services.AddAzureClients(clients => clients.ConfigureDefaults(options => options.AddPolicy(this, HttpPipelinePosition.PerCall)));
+
+    /// <summary>The requests so far, copied (the app may be adding to them).</summary>
+    public List<string> Snapshot()
+    {
+        lock (Requests) return [.. Requests];
+    }
+
+    public void Clear()
+    {
+        lock (Requests) Requests.Clear();
+    }
+
+    public override void OnSendingRequest(HttpMessage message)
+    {
+        var path = Uri.UnescapeDataString(message.Request.Uri.Path);
+        if (path.Contains("/messages", StringComparison.Ordinal)) return;
+        var query = Uri.UnescapeDataString(message.Request.Uri.Query);
+        var what =
+            path.EndsWith("$batch", StringComparison.Ordinal) ? "$batch"
+            : path.Contains("run|", StringComparison.Ordinal) ? "run"
+            : path.Contains("'counts'", StringComparison.Ordinal) ? "counts"
+            : path.Contains("'budget'", StringComparison.Ordinal) ? "budget"
+            : path.EndsWith("()", StringComparison.Ordinal) && query.Contains("'evt|", StringComparison.Ordinal) ? "events"
+            : path;
+        lock (Requests) Requests.Add($"{message.Request.Method} {what}");
+    }
+}
