@@ -22,7 +22,11 @@ namespace RunLedger.Callbacks;
 /// a commit, or an attempt whose worker died, leaves an entry that becomes overdue: the sweep
 /// (<see cref="SweepAsync"/>) reads only entries due more than <see cref="SweepAge"/> ago, in key
 /// order, at most <see cref="SweepBatch"/> a run, and re-sends those. Entries whose record is
-/// finished, moved on, or was never committed are deleted as they are met.
+/// finished, moved on to an entry that exists, or was never committed are deleted as they are met;
+/// an entry is never deleted while its record is unfinished and has no other.
+/// Every write of a record carries a new <see cref="OutboxFields.WriteId"/>: when the SDK retries a
+/// write whose answer was lost and the retry fails its ETag (412) on that very write, the record
+/// carries our id, and the write counts as done (<see cref="TryUpdateAsync"/>).
 /// </remarks>
 public sealed partial class CallbackDelivery(
     LedgerStorage storage, CallbackSender sender, DeadLetters deadLetters, IOptions<LedgerOptions> options,
@@ -180,9 +184,14 @@ public sealed partial class CallbackDelivery(
         row.Remove(OutboxFields.NextAttemptAt);
         if (deadReason is not null) row[OutboxFields.LastOutcome] = deadReason;
         if (!await TryUpdateAsync(row, cancellationToken)) return;
+        // The dead letter before the entry: should it fail, the sweep meets the entry and records it.
+        if (deadReason is not null) await RecordDeadLetterAsync(row, deadReason, now, cancellationToken);
         if (scheduleKey is not null) await DeleteEntryAsync(scheduleKey, cancellationToken);
-        if (deadReason is null) return;
+    }
 
+    /// <summary>The dead letter of a dead-lettered record (keyed by the record: recording it again overwrites it).</summary>
+    private async Task RecordDeadLetterAsync(TableEntity row, string deadReason, DateTimeOffset now, CancellationToken cancellationToken)
+    {
         var letter = new JsonObject
         {
             ["projectId"] = row.PartitionKey,
@@ -196,16 +205,29 @@ public sealed partial class CallbackDelivery(
             row.GetDateTimeOffset(OutboxFields.CreatedAt) ?? now, row.GetInt32(OutboxFields.Attempts) ?? 0, cancellationToken);
     }
 
-    /// <summary>Replaces the row if nobody changed it since it was read; false when someone did.</summary>
+    /// <summary>
+    /// Replaces the row if nobody changed it since it was read; false when someone did. A 412 on
+    /// a row that carries this write's id is our own write, committed by an attempt whose answer
+    /// was lost and refused when the SDK sent it again: done, with the row's new ETag.
+    /// </summary>
     private async Task<bool> TryUpdateAsync(TableEntity row, CancellationToken cancellationToken)
     {
+        var writeId = Guid.NewGuid().ToString("N");
+        row[OutboxFields.WriteId] = writeId;
         try
         {
             var response = await Table.UpdateEntityAsync(row, row.ETag, TableUpdateMode.Replace, cancellationToken);
             row.ETag = response.Headers.ETag ?? default;
             return true;
         }
-        catch (RequestFailedException e) when (e.Status is 412 or 404)
+        catch (RequestFailedException e) when (e.Status == 412)
+        {
+            var stored = await Table.FindAsync(row.PartitionKey, row.RowKey, cancellationToken);
+            if (stored?.GetString(OutboxFields.WriteId) != writeId) return false;
+            row.ETag = stored.ETag;
+            return true;
+        }
+        catch (RequestFailedException e) when (e.Status == 404)
         {
             return false;
         }
@@ -262,11 +284,25 @@ public sealed partial class CallbackDelivery(
                 continue;
             }
             var state = row.GetString(OutboxFields.State);
-            if (row.GetString(OutboxFields.ScheduleKey) != entry.RowKey || state is OutboxFields.Delivered or OutboxFields.DeadLettered)
+            var current = row.GetString(OutboxFields.ScheduleKey);
+            if (state is OutboxFields.Delivered or OutboxFields.DeadLettered)
             {
+                // Finished. A dead-lettered record whose entry is still there may have lost its letter.
+                if (state == OutboxFields.DeadLettered && current == entry.RowKey)
+                {
+                    await RecordDeadLetterAsync(row, row.GetString(OutboxFields.LastOutcome) ?? "The callback was dead-lettered.", now, cancellationToken);
+                }
                 await DeleteEntryAsync(entry.RowKey, cancellationToken);
                 continue;
             }
+            if (current != entry.RowKey && current is not null
+                && await Table.FindAsync(Keys.CallbackSchedulePartition, current, cancellationToken) is not null)
+            {
+                // The record moved on to an entry that exists: this one is left over.
+                await DeleteEntryAsync(entry.RowKey, cancellationToken);
+                continue;
+            }
+            // This entry is the only one the unfinished record has: it is re-sent, never dropped.
             var attempt = (row.GetInt32(OutboxFields.Attempts) ?? 0) + 1;
             var nextKey = Keys.ScheduleRow(now + Lease, projectId, key);
             await Table.UpsertEntityAsync(CallbackOutbox.ScheduleEntry(nextKey), TableUpdateMode.Replace, cancellationToken);

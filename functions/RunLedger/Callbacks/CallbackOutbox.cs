@@ -53,6 +53,12 @@ public static class OutboxFields
     public const string ResponseExcerpt = "ResponseExcerpt";
     public const string History = "History";
     public const string ScheduleKey = "ScheduleKey";
+
+    /// <summary>
+    /// A fresh id on every write of the record, so a write whose answer was lost, retried by the
+    /// SDK and refused on its own ETag (412), is known for the success it was.
+    /// </summary>
+    public const string WriteId = "WriteId";
     public const string BodyPrefix = "Body";
 
     /// <summary>Waiting for its next attempt.</summary>

@@ -42,6 +42,12 @@ public sealed class FaultPlan(int seed)
     public TimeSpan StallMin { get; init; } = TimeSpan.FromSeconds(2);
     public TimeSpan StallMax { get; init; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>
+    /// Which requests the faults may hit, by method and request target (as sent, URL-encoded);
+    /// null: every request. Requests it leaves out pass untouched, as when the plan is off.
+    /// </summary>
+    public Func<string, string, bool>? Targets { get; init; }
+
     /// <summary>Multiplies every rate (1 = as set), to run a phase harder.</summary>
     public double Intensity
     {
@@ -68,17 +74,22 @@ public sealed class FaultPlan(int seed)
 
     public void EndOutage() => Outage = false;
 
-    /// <summary>Requests seen and faults injected, by name (requests, busy503, resetBefore, resetAfterWrite, stall, outageResets).</summary>
+    /// <summary>Requests seen and faults injected, by name (requests, targeted, busy503, resetBefore, resetAfterWrite, stall, outageResets).</summary>
     public IReadOnlyDictionary<string, long> Counts => new SortedDictionary<string, long>(_counts, StringComparer.Ordinal);
 
     public long Count(string name) => _counts.TryGetValue(name, out var n) ? n : 0;
 
     internal void Add(string name) => _counts.AddOrUpdate(name, 1, (_, n) => n + 1);
 
-    internal (Fault Fault, TimeSpan Stall, bool StallAfterWrite) Next()
+    internal (Fault Fault, TimeSpan Stall, bool StallAfterWrite) Next(string method, string target)
     {
         Add("requests");
         if (!_enabled) return (Fault.None, TimeSpan.Zero, false);
+        if (Targets is { } targets)
+        {
+            if (!targets(method, target)) return (Fault.None, TimeSpan.Zero, false);
+            Add("targeted");
+        }
         double roll;
         TimeSpan stall;
         bool after;
@@ -204,7 +215,7 @@ public sealed class FaultProxy : IAsyncDisposable
                     _plan.Add("outageResets");
                     return; // finally resets
                 }
-                var (fault, stall, stallAfterWrite) = _plan.Next();
+                var (fault, stall, stallAfterWrite) = _plan.Next(request.Method!, request.Target!);
                 if (fault == Fault.Busy)
                 {
                     await clientStream.WriteAsync(BusyAnswer(), _stop.Token);
@@ -273,8 +284,8 @@ public sealed class FaultProxy : IAsyncDisposable
     }
 }
 
-/// <summary>One HTTP/1.1 message as it travelled: its raw bytes (head and body, framing included).</summary>
-internal sealed record WireMessage(byte[] Bytes, string? Method, bool Close);
+/// <summary>One HTTP/1.1 message as it travelled: its raw bytes (head and body, framing included); a request's method and target.</summary>
+internal sealed record WireMessage(byte[] Bytes, string? Method, bool Close, string? Target = null);
 
 /// <summary>Reads whole HTTP/1.1 messages off a stream: Content-Length, chunked, or (answers) until the connection closes.</summary>
 internal sealed class HttpReader(Stream stream)
@@ -307,6 +318,7 @@ internal sealed class HttpReader(Stream stream)
             .ToDictionary(g => g.Key, g => g.Last()[1].Trim(), StringComparer.OrdinalIgnoreCase);
         var close = headers.TryGetValue("Connection", out var connection) && connection.Equals("close", StringComparison.OrdinalIgnoreCase);
         var method = requestMethod is null ? lines[0].Split(' ')[0] : null;
+        var target = requestMethod is null ? lines[0].Split(' ').ElementAtOrDefault(1) ?? "" : null;
 
         if (requestMethod is not null)
         {
@@ -345,7 +357,7 @@ internal sealed class HttpReader(Stream stream)
             Take(output, _end - _start);
             close = true;
         }
-        return new WireMessage(output.ToArray(), method, close);
+        return new WireMessage(output.ToArray(), method, close, target);
     }
 
     private int IndexOf(ReadOnlySpan<byte> value)
