@@ -13,11 +13,13 @@ port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 # start_azurite LOG BLOB_PORT QUEUE_PORT TABLE_PORT [azurite options...]
 # Starts Azurite in the background on 127.0.0.1 (its output to LOG) and waits until its queue
-# and table ports answer (at most 20 s). It is stopped when the script ends.
+# and table ports answer (at most 20 s). It is stopped when the script ends. Without telemetry:
+# Azurite's telemetry reaches out to the network and, on SIGTERM, keeps it running some 10-20 s
+# after its services have closed.
 start_azurite() {
   local log=$1 blob=$2 queue=$3 table=$4
   shift 4
-  node_modules/.bin/azurite --silent --skipApiVersionCheck --loose \
+  node_modules/.bin/azurite --silent --skipApiVersionCheck --loose --disableTelemetry \
     --blobHost 127.0.0.1 --queueHost 127.0.0.1 --tableHost 127.0.0.1 \
     --blobPort "$blob" --queuePort "$queue" --tablePort "$table" "$@" >"$log" 2>&1 &
   for _ in $(seq 1 100); do
