@@ -2,7 +2,7 @@
 # Sourced, never run: `source scripts/lib.sh` from the repository root, after `set -euo pipefail`.
 #
 # Sourcing it also makes the script stop every process it started when it ends, however it ends
-# (its last line, an error under `set -e`, Ctrl+C, SIGTERM or SIGHUP): see stop_started_processes.
+# (its last line, an error under `set -e`, Ctrl+C, SIGTERM or SIGHUP): see _stop.
 
 # Azurite comes from package.json (pinned), installed into node_modules/ on first use.
 ensure_azurite_installed() {
@@ -59,7 +59,7 @@ ensure_local_settings() {
 # Runs a long-lived command (the Functions host, the benchmark, the demo) and returns its exit
 # status. It runs as a background job the script waits for, so that a signal to the script alone
 # stops it too, not only Ctrl+C (which reaches the whole process group): on SIGINT, SIGTERM or
-# SIGHUP the script stops the command and everything below it (see _stop), then carries on.
+# SIGHUP the script stops the command, then everything else it started (see _stop), and carries on.
 run_in_foreground() {
   "$@" &
   local child=$! status=0
@@ -72,52 +72,45 @@ run_in_foreground() {
   return "$status"
 }
 
-# _stop PID...: SIGTERM to the processes, which .NET apps treat like Ctrl+C (the Functions host
-# stops its worker with WorkerTerminate and gives it 5 s) and Azurite as a request to close, and up
-# to 15 s for them to end; then SIGTERM, and after 5 s SIGKILL, to anything below them still
-# running (a worker whose host died, the app `dotnet run` started). The processes below are
-# listed before the first signal, while they are still theirs.
+# Every process the script starts inherits this mark in its environment, so the script finds them
+# all when it ends, even those whose parent has gone (a worker whose host died, the Azurite a test
+# run left behind). A script run by another script marks its own processes afresh.
+export RUNLEDGER_STARTED_BY="${0##*/}:$$:$RANDOM$RANDOM"
+
+# _stop [PID...]: SIGTERM to the given processes, which .NET apps treat like Ctrl+C (the Functions
+# host then stops its worker with WorkerTerminate and gives it 5 s) and Azurite as a request to
+# close, and up to 15 s for them to end; then SIGTERM to every other process that carries the
+# script's mark, and after 5 s SIGKILL to those still running.
 _stop() {
-  local pid all
-  _collect_tree "$@"
-  all=("$@" "${_tree[@]}")
+  local pid
   for pid in "$@"; do kill -TERM "$pid" 2>/dev/null || true; done
-  _wait_gone 15 "${all[@]}" && return 0
-  for pid in "${all[@]}"; do if _alive "$pid"; then kill -TERM "$pid" 2>/dev/null || true; fi; done
-  _wait_gone 5 "${all[@]}" && return 0
-  for pid in "${all[@]}"; do if _alive "$pid"; then kill -KILL "$pid" 2>/dev/null || true; fi; done
+  [ "$#" -eq 0 ] || _wait_gone 15 "$@" || true
+  _collect_marked
+  [ "${#_marked[@]}" -gt 0 ] || return 0
+  for pid in "${_marked[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  _wait_gone 5 "${_marked[@]}" && return 0
+  for pid in "${_marked[@]}"; do if _alive "$pid"; then kill -KILL "$pid" 2>/dev/null || true; fi; done
+}
+
+# The running processes that carry the script's mark (besides the script), into _marked. Without
+# /proc (macOS) there are none: the script then stops only its own children.
+_collect_marked() {
+  local file pid
+  _marked=()
+  for file in $(grep -lzx "RUNLEDGER_STARTED_BY=$RUNLEDGER_STARTED_BY" /proc/[0-9]*/environ 2>/dev/null); do
+    pid=${file#/proc/}
+    pid=${pid%/environ}
+    if [ "$pid" != "$$" ] && _alive "$pid"; then _marked+=("$pid"); fi
+  done
 }
 
 # Whether a process is still running (a zombie has ended, whoever reaps it).
 _alive() {
   local stat
+  [ -d /proc/self ] || { kill -0 "$1" 2>/dev/null; return; }
   { read -r stat <"/proc/$1/stat"; } 2>/dev/null || return 1
   stat=${stat##*) }
   [ "${stat%% *}" != Z ]
-}
-
-# _collect_tree PID...: the ids of every process below them, into _tree (children first), and of
-# the first one's children, into _direct.
-_collect_tree() {
-  local -A children=()
-  local file stat pid ppid i=0 queue=("$@")
-  for file in /proc/[0-9]*/stat; do
-    { read -r stat <"$file"; } 2>/dev/null || continue   # ended meanwhile
-    pid=${stat%% *}
-    stat=${stat##*) }      # after the command name, which may hold spaces and parentheses
-    stat=${stat#* }        # after the state
-    ppid=${stat%% *}
-    children[$ppid]+=" $pid"
-  done
-  _direct=(${children[$1]:-})
-  _tree=()
-  while [ "$i" -lt "${#queue[@]}" ]; do
-    for pid in ${children[${queue[$i]}]:-}; do
-      _tree+=("$pid")
-      queue+=("$pid")
-    done
-    i=$((i + 1))
-  done
 }
 
 # _wait_gone SECONDS PID...: waits until none of the processes runs, at most SECONDS.
@@ -134,17 +127,13 @@ _wait_gone() {
   done
 }
 
-# On exit, however the script ends, every process it started (Azurite, a host) is stopped: _stop
-# on its children, then they are reaped.
+# On exit, however the script ends, its own children (Azurite, a host) and then whatever else it
+# started are stopped (_stop).
 _stop_started_processes() {
-  local status=$? pid
+  local status=$?
   trap - INT TERM HUP
-  _collect_tree $$
-  if [ "${#_direct[@]}" -gt 0 ]; then
-    local direct=("${_direct[@]}")
-    _stop "${direct[@]}"
-    for pid in "${direct[@]}"; do wait "$pid" 2>/dev/null || true; done
-  fi
+  # shellcheck disable=SC2046  # one id per word
+  _stop $(jobs -p)
   exit "$status"
 }
 
