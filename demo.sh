@@ -5,4 +5,6 @@
 # Options: --url URL  --key KEY (or env RUNLEDGER_KEY)  --project ID  --queue NAME
 set -euo pipefail
 cd "$(dirname "$0")"
-exec dotnet run --project tools/RunLedger.Demo -c Release -- "$@"
+source scripts/lib.sh
+
+run_in_foreground dotnet run --project tools/RunLedger.Demo -c Release -- "$@"

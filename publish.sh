@@ -6,6 +6,7 @@
 #                           (`az functionapp deploy`) and zip deploy expect it
 set -euo pipefail
 cd "$(dirname "$0")"
+source scripts/lib.sh
 
 package=publish/package
 zipfile="$(pwd)/publish/runledger.zip"

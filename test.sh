@@ -4,10 +4,9 @@
 # in-memory storage.
 set -euo pipefail
 cd "$(dirname "$0")"
+source scripts/lib.sh
 
-if [ ! -x node_modules/.bin/azurite ]; then
-  npm ci --no-audit --no-fund
-fi
+ensure_azurite_installed
 
 # The dashboard's browser tests drive Debian's Chromium through Playwright; Playwright's own
 # browser download is blocked on the build machines and is never used.

@@ -8,7 +8,7 @@ namespace RunLedger.Tests.Packaging;
 /// <list type="bullet">
 /// <item>in local.settings.sample.json, with a value that works locally — except the identity-based
 ///   storage settings (<c>AzureWebJobsStorage__*</c>), the Azure alternative to the connection string;</item>
-/// <item>documented in README.md or docs/deploy.md, by its full app-setting name;</item>
+/// <item>documented in README.md or docs/*.md, by its full app-setting name;</item>
 /// <item>written by infra/ — except the settings in <see cref="NotInInfra"/>, each with its reason.</item>
 /// </list>
 /// A new option therefore fails these tests until it is given a local value, documented, and
@@ -74,12 +74,11 @@ public sealed class SettingsCoverageTests(ITestOutputHelper output)
     [Fact]
     public void EverySettingIsDocumented()
     {
-        var docs = string.Concat(new[] { "README.md", Path.Combine("docs", "deploy.md") }
-            .Select(RepoFiles.FullPath)
-            .Where(File.Exists)
+        var docs = string.Concat(Directory.EnumerateFiles(RepoFiles.FullPath("docs"), "*.md")
+            .Prepend(RepoFiles.FullPath("README.md"))
             .Select(File.ReadAllText));
         var missing = Settings().Keys.Where(setting => !Mentions(docs, setting));
-        AssertNoneMissing("README.md and docs/deploy.md", missing);
+        AssertNoneMissing("README.md and docs/*.md", missing);
     }
 
     [Fact]
