@@ -5,9 +5,20 @@
 # runs the same worker build with the Azure host's HTTP, queue and timer semantics.
 # Settings: local.settings.json (created from local.settings.sample.json on first run), then the environment.
 # Ctrl+C (or SIGTERM) stops the app and the Azurite this script started (scripts/lib.sh).
+#   ./run.sh                Development, as Core Tools run an app: the API is open while no admin key is set.
+#   ./run.sh --production   As Azure runs it: AZURE_FUNCTIONS_ENVIRONMENT=Production, every request needs a
+#                           key (an admin key, a project key or a read link), the host's admin API its own key.
+#                           Both keys are made once and kept in .azurite/production.keys (never printed).
 set -euo pipefail
 cd "$(dirname "$0")"
 source scripts/lib.sh
+
+production=""
+args=()
+for arg in "$@"; do
+  if [ "$arg" = "--production" ]; then production=1; else args+=("$arg"); fi
+done
+set -- "${args[@]+"${args[@]}"}"
 
 ensure_azurite_installed
 
@@ -20,6 +31,21 @@ else
 fi
 
 ensure_local_settings
+
+if [ -n "$production" ]; then
+  keys=.azurite/production.keys
+  if [ ! -f "$keys" ]; then
+    mkdir -p .azurite
+    (umask 077; {
+      echo "RunLedger__AdminKeys=rla_$(head -c 24 /dev/urandom | base64 | tr -d '\n=' | tr '+/' '-_')"
+      echo "FunctionsHost__FunctionKeys=$(head -c 24 /dev/urandom | base64 | tr -d '\n=' | tr '+/' '-_')"
+    } >"$keys")
+  fi
+  set -a; source "$keys"; set +a
+  export AZURE_FUNCTIONS_ENVIRONMENT=Production
+  echo "Production mode: every request needs a key. The admin key (RunLedger__AdminKeys) and the host's"
+  echo "admin API key (FunctionsHost__FunctionKeys) are in $keys."
+fi
 
 if command -v func >/dev/null 2>&1; then
   echo "Run Ledger under Core Tools on http://localhost:7071 (Ctrl+C stops it and Azurite)."
