@@ -40,11 +40,17 @@ public static class Azurite
         }
 
         int blobPort = FreePort(), queuePort = FreePort(), tablePort = FreePort();
-        var psi = new ProcessStartInfo(bin)
+        // Through a watchdog shell: Azurite is killed when this test process is gone, however it ended
+        // (vstest ends its test host without running ProcessExit handlers, which left one Azurite per run behind).
+        var psi = new ProcessStartInfo("/bin/sh")
         {
             ArgumentList =
             {
-                "--inMemoryPersistence", "--silent", "--skipApiVersionCheck", "--loose",
+                "-c",
+                "\"$0\" \"$@\" & child=$!; trap 'kill -9 $child 2>/dev/null' EXIT; " +
+                $"while kill -0 {Environment.ProcessId} 2>/dev/null && kill -0 $child 2>/dev/null; do sleep 1; done",
+                bin,
+                "--inMemoryPersistence", "--silent", "--skipApiVersionCheck", "--loose", "--disableTelemetry",
                 "--blobHost", "127.0.0.1", "--queueHost", "127.0.0.1", "--tableHost", "127.0.0.1",
                 "--blobPort", blobPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
                 "--queuePort", queuePort.ToString(System.Globalization.CultureInfo.InvariantCulture),
