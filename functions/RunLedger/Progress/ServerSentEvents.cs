@@ -38,13 +38,25 @@ public static class ServerSentEvents
         response.Headers.CacheControl = "no-cache";
         response.Headers["X-Accel-Buffering"] = "no";
         context.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpResponseBodyFeature>()?.DisableBuffering();
-        await response.WriteAsync("retry: 2000\n\n", token);
-        await response.Body.FlushAsync(token);
+        try
+        {
+            await response.WriteAsync("retry: 2000\n\n", token);
+            await response.Body.FlushAsync(token);
+            await FollowAsync(response, projectId, runId, after, watch.Joined, events, options, token);
+        }
+        catch (OperationCanceledException) when (token.IsCancellationRequested)
+        {
+            // The client went away: not a failure of the function; the watch is left on the way out.
+        }
+    }
 
+    private static async Task FollowAsync(HttpResponse response, string projectId, string runId, long after, LiveState joined,
+        EventStore events, LedgerOptions options, CancellationToken token)
+    {
         var deadline = DateTime.UtcNow + options.StreamMaxDuration;
         var lastWrite = DateTime.UtcNow;
         var last = after;
-        var state = watch.Joined;
+        var state = joined;
 
         // Joined behind the poller: read what this stream lacks up to where the poller stands.
         while (last < state.LastSeq)
