@@ -71,11 +71,11 @@ public static class Azurite
             try { process.Kill(entireProcessTree: true); } catch (InvalidOperationException) { }
         };
 
-        var deadline = DateTime.UtcNow.AddSeconds(30);
+        var deadline = DateTime.UtcNow.AddSeconds(120); // a loaded machine has been seen to take 40 s
         while (!(await IsListening(queuePort) && await IsListening(tablePort)))
         {
             if (process.HasExited) throw new InvalidOperationException($"Azurite exited with code {process.ExitCode}.");
-            if (DateTime.UtcNow > deadline) throw new TimeoutException("Azurite did not listen within 30 s.");
+            if (DateTime.UtcNow > deadline) throw new TimeoutException("Azurite did not listen within 120 s.");
             await Task.Delay(100);
         }
         return new Endpoints(queuePort, tablePort);
