@@ -23,7 +23,8 @@ public sealed class BudgetFunctions(BudgetLedger budgets, LedgerStorage storage,
         var now = clock.GetUtcNow();
         var answer = await budgets.ShowAsync(projectId, now, cancellationToken);
         var month = BudgetLedger.MonthOf(now);
-        answer["alerts"] = await Callbacks.CallbacksFunctions.ListAsync(storage.Table, projectId, $"cbb|{month}|", $"cbb|{month}}}", cancellationToken);
+        var (from, to) = Keys.BudgetCallbackRange(month);
+        answer["alerts"] = await Callbacks.CallbacksFunctions.ListAsync(storage.Table, projectId, from, to, cancellationToken);
         return TypedResults.Ok(Callbacks.CallbackUrls.ForReader(request, answer));
     }
 }

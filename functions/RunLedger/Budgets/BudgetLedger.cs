@@ -20,6 +20,14 @@ namespace RunLedger.Budgets;
 /// per callback in the same transaction and remembers the threshold for the month: one alert per
 /// threshold per month, however many reports race. At the first cost of a new month the row
 /// starts over and the month that ended is kept as <c>spend|{yyyy-MM}</c>.
+/// <para>
+/// One alert per threshold <em>value</em> per month, whatever the budget's changes: the alert
+/// record's key is <c>cbb|{month}|{threshold}|{i}</c>. A threshold that alerted this month does
+/// not alert again this month when the limit changes, or when the budget is removed and set again
+/// (the month's <c>Crossed</c> is kept); a threshold value not yet alerted alerts at the next cost
+/// that reaches it against the limit then set. Should the row ever forget an alerted threshold,
+/// the alert record decides: the threshold is noted, not raised again (and the report applies).
+/// </para>
 /// </remarks>
 public sealed class BudgetLedger(LedgerStorage storage, CallbackOutbox outbox, TimeProvider clock)
 {
@@ -39,9 +47,11 @@ public sealed class BudgetLedger(LedgerStorage storage, CallbackOutbox outbox, T
 
     /// <summary>
     /// Adds a cost to the spend: the budget row's write (first) and any month archive, for the
-    /// cost's transaction, and the alerts it raises.
+    /// cost's transaction, and the alerts it raises. Reads storage only when a threshold is newly
+    /// crossed and callbacks want it: whether its alert was recorded this month already.
     /// </summary>
-    public (List<TableTransactionAction> Actions, List<CallbackRecord> Alerts) Add(string projectId, TableEntity? row, long costMicros, DateTimeOffset now)
+    public async Task<(List<TableTransactionAction> Actions, List<CallbackRecord> Alerts)> AddAsync(
+        string projectId, TableEntity? row, long costMicros, DateTimeOffset now, CancellationToken cancellationToken)
     {
         var month = MonthOf(now);
         var next = new TableEntity(projectId, Keys.BudgetRow);
@@ -76,6 +86,7 @@ public sealed class BudgetLedger(LedgerStorage storage, CallbackOutbox outbox, T
                 var name = BudgetConfig.Name(threshold);
                 if (spend < budget.ThresholdMicros(threshold) || crossed.Contains(name)) continue;
                 crossed.Add(name);
+                if (callbacks.Count == 0 || await AlertedAsync(projectId, month, name, cancellationToken)) continue;
                 var alert = new JsonObject
                 {
                     ["month"] = month,
@@ -94,6 +105,18 @@ public sealed class BudgetLedger(LedgerStorage storage, CallbackOutbox outbox, T
             ? new(TableTransactionActionType.Add, next)
             : new(TableTransactionActionType.UpdateReplace, next, row.ETag));
         return (actions, alerts);
+    }
+
+    /// <summary>Whether an alert of <paramref name="threshold"/> was recorded in <paramref name="month"/> (any callback's).</summary>
+    private async Task<bool> AlertedAsync(string projectId, string month, string threshold, CancellationToken cancellationToken)
+    {
+        var (from, to) = Keys.BudgetCallbackRange(month, threshold);
+        var filter = TableClient.CreateQueryFilter($"PartitionKey eq {projectId} and RowKey ge {from} and RowKey lt {to}");
+        await foreach (var _ in storage.Table.QueryAsync<TableEntity>(filter, 1, ["RowKey"], cancellationToken))
+        {
+            return true;
+        }
+        return false;
     }
 
     /// <summary>The project's cost rows recorded in <paramref name="month"/> (UTC), summed: one range query in its partition.</summary>
@@ -141,11 +164,12 @@ public sealed class BudgetLedger(LedgerStorage storage, CallbackOutbox outbox, T
                 if (budget is not null && !HasBudget(row))
                 {
                     // Spend is kept only while a budget is set: one just set starts from the
-                    // month's cost rows recorded so far.
+                    // month's cost rows recorded so far. The thresholds that alerted this month
+                    // (before the budget was removed) stay crossed: each alerts once a month.
                     var month = MonthOf(clock.GetUtcNow());
                     next[Month] = month;
                     next[SpendMicros] = await MonthSpendAsync(projectId, month, cancellationToken);
-                    next[Crossed] = "";
+                    next[Crossed] = row?.GetString(Month) == month ? row.GetString(Crossed) ?? "" : "";
                 }
                 if (budget is not null) next[Budget] = budget.ToJson().ToJsonString();
                 if (callbacks is not null) next[Callbacks] = callbacks;

@@ -123,6 +123,10 @@ public static partial class Keys
     public static string BudgetCallbackRow(string month, string threshold, int callbackIndex) =>
         FormattableString.Invariant($"cbb|{month}|{threshold}|{callbackIndex:D2}");
 
+    /// <summary>The budget alert records of a month, or of one threshold in it: <c>[cbb|{month}|{threshold}|, …)</c>.</summary>
+    public static (string From, string To) BudgetCallbackRange(string month, string? threshold = null) =>
+        threshold is null ? ($"cbb|{month}|", $"cbb|{month}}}") : ($"cbb|{month}|{threshold}|", $"cbb|{month}|{threshold}}}");
+
     [GeneratedRegex(@"\A(cb\|[A-Za-z0-9_.-]{1,128}\|[a-z]+(\.[0-9]{1,19})?|cbb\|[0-9]{4}-[0-9]{2}\|[0-9.]{1,12})\|[0-9]{2}\z")]
     private static partial Regex OutboxRowPattern();
 

@@ -101,7 +101,7 @@ public sealed partial class ProgressHandler(
                 // goes through that one row, which serializes the project's cost reports.
                 if (costRow.GetInt64("CostMicros") is > 0 and var cost && Budgets.BudgetLedger.HasBudget(budget))
                 {
-                    var (spendRows, raised) = budgets.Add(report.ProjectId, budget, cost, now);
+                    var (spendRows, raised) = await budgets.AddAsync(report.ProjectId, budget, cost, now, cancellationToken);
                     budgetAction = EventIdAction + rows.Count;
                     rows.AddRange(spendRows);
                     alerts = raised;

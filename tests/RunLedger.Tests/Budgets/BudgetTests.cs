@@ -137,6 +137,42 @@ public sealed class BudgetTests(CallbackHost host) : LedgerTest(host), IClassFix
         Assert.Equal([0.5m, 0.8m, 1.0m], budget["alertAt"]!.AsArray().Select(t => (decimal)t!));
     }
 
+    [Fact]
+    public async Task ABudgetTurnedOffAndOnAgainInOneMonthStopsNoReportOverHttpOrTheQueueAndAlertsOnce()
+    {
+        var path = $"/{P}/off-on";
+        var callbacks = $$"""[{"url":"{{host.Receiver.Url(path, Secret)}}","events":["budget"],"secret":"{{Secret}}"}]""";
+        var withBudget = $$"""{"budget":{"monthlyUsd":1.00,"alertAt":[0.5]},"callbacks":{{callbacks}}}""";
+        (await PutConfigAsync(withBudget)).EnsureSuccessStatusCode();
+        var runId = (string)(await StartAsync($$"""{"projectId":"{{P}}"}"""))["runId"]!;
+        (await Client.PostJsonAsync($"/api/projects/{P}/runs/{runId}/progress", Report(P, runId, "a", "0.60"))).EnsureSuccessStatusCode();
+        await Eventually.HoldsAsync(() => Task.FromResult(host.Receiver.For(path).Count >= 1), "the 0.5 alert");
+
+        (await PutConfigAsync($$"""{"callbacks":{{callbacks}}}""")).EnsureSuccessStatusCode();
+        (await PutConfigAsync(withBudget)).EnsureSuccessStatusCode();
+
+        HttpStatusCode answer;
+        using (var http = await Client.PostJsonAsync($"/api/projects/{P}/runs/{runId}/progress", Report(P, runId, "b", "0.10")))
+        {
+            answer = http.StatusCode;
+        }
+        await App.SendProgressAsync(Report(P, runId, "c", "0.20"));
+        await App.ProgressDrainedAsync();
+        var poisoned = await App.ProgressPoison.CountAsync();
+        Assert.True(answer == HttpStatusCode.Accepted && poisoned == 0, $"the HTTP report was answered {(int)answer}; {poisoned} queue reports were poisoned");
+
+        var run = await (await Client.GetAsync($"/api/projects/{P}/runs/{runId}")).JsonAsync();
+        Assert.Equal(900_000, (long)run["totalCostMicros"]!);
+        var events = (await (await Client.GetAsync($"/api/projects/{P}/runs/{runId}/events")).JsonAsync())["items"]!.AsArray();
+        Assert.Equal(["a", "b", "c"], events.Select(e => (string)e!["eventId"]!));
+        var budget = await BudgetAsync();
+        Assert.Equal(900_000, (long)budget["spendMicros"]!);
+        Assert.Equal([0.5m], budget["crossed"]!.AsArray().Select(t => (decimal)t!));
+        Assert.Single(budget["alerts"]!.AsArray());
+        await Task.Delay(1000);
+        Assert.Single(host.Receiver.For(path));
+    }
+
     [Theory]
     [InlineData("""{"budget":5}""", "'budget' must be a {monthlyUsd, alertAt} object")]
     [InlineData("""{"budget":{}}""", "'budget.monthlyUsd' is required")]
