@@ -19,6 +19,8 @@ public sealed class AccessFunctions(Credentials credentials, RunStore store, IOp
 {
     [Function("CreateProjectKey")]
     [Access(Need.Admin)]
+    [Answers(200, "ProjectKey")]
+    [Problems(400, 501)]
     public IResult CreateProjectKey(
         [HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "projects/{projectId}/keys")] HttpRequest request,
         string projectId)
@@ -35,6 +37,9 @@ public sealed class AccessFunctions(Credentials credentials, RunStore store, IOp
     /// <summary>Body (optional): <c>{"runId": "...", "expiresIn": "P7D"}</c>; without a run id the link shows the whole project.</summary>
     [Function("CreateReadOnlyLink")]
     [Access(Need.Write)]
+    [Body("LinkRequest", Required = false)]
+    [Answers(200, "ReadOnlyLink")]
+    [Problems(400, 404, 413, 415, 501, 503)]
     public async Task<IResult> CreateReadOnlyLink(
         [HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "projects/{projectId}/links")] HttpRequest request,
         string projectId, CancellationToken cancellationToken)

@@ -2,6 +2,7 @@ using RunLedger.Access;
 using Microsoft.Azure.Functions.Worker;
 using RunLedger.Ledger;
 using RunLedger.Runs;
+using RunLedger.Http;
 
 namespace RunLedger.Budgets;
 
@@ -15,6 +16,8 @@ public sealed class BudgetFunctions(BudgetLedger budgets, LedgerStorage storage,
 {
     [Function("GetProjectBudget")]
     [Access(Need.Read)]
+    [Answers(200, "Budget")]
+    [Problems(400, 503)]
     public async Task<IResult> GetBudget(
         [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "projects/{projectId}/budget")] HttpRequest request,
         string projectId, CancellationToken cancellationToken)

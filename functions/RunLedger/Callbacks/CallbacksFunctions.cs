@@ -5,6 +5,7 @@ using Azure.Data.Tables;
 using Microsoft.Azure.Functions.Worker;
 using RunLedger.Ledger;
 using RunLedger.Runs;
+using RunLedger.Http;
 
 namespace RunLedger.Callbacks;
 
@@ -37,6 +38,8 @@ public sealed class CallbacksFunctions(CallbackDelivery delivery, RunStore runs,
 
     [Function("ListRunCallbacks")]
     [Access(Need.Read)]
+    [Answers(200, "CallbackList")]
+    [Problems(400, 404, 503)]
     public async Task<IResult> ListRunCallbacks(
         [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "projects/{projectId}/runs/{runId}/callbacks")] HttpRequest request,
         string projectId, string runId, CancellationToken cancellationToken)

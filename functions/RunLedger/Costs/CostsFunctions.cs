@@ -26,6 +26,9 @@ public sealed class CostsFunctions(RunStore runs, LedgerStorage storage)
     /// <summary>The run's cost rows, exact totals and invoice; <c>Accept: text/csv</c> gives the invoice lines as CSV.</summary>
     [Function("GetRunCosts")]
     [Access(Need.Read)]
+    [Answers(200, "RunCosts", When = "The run's costs; with Accept: text/csv, the invoice lines as CSV (agent,model,quantity,unit,unitPrice,amount,exactAmount).")]
+    [Answers(200, ContentType = "text/csv")]
+    [Problems(400, 404, 503)]
     public async Task<IResult> GetRunCosts(
         [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "projects/{projectId}/runs/{runId}/costs")] HttpRequest request,
         string projectId, string runId, CancellationToken cancellationToken)
@@ -95,6 +98,9 @@ public sealed class CostsFunctions(RunStore runs, LedgerStorage storage)
     /// <summary>Over completed runs (optionally one project, completed within [from, to]; a date-only <c>to</c> takes in its whole day): count, averages, total.</summary>
     [Function("GetCostSummary")]
     [Access(Need.Read, Project = ProjectFrom.Query)]
+    [Query("projectId"), Query("from"), Query("to")]
+    [Answers(200, "CostSummary")]
+    [Problems(400, 503)]
     public async Task<IResult> GetSummary(
         [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "costs/summary")] HttpRequest request,
         CancellationToken cancellationToken)
@@ -132,6 +138,9 @@ public sealed class CostsFunctions(RunStore runs, LedgerStorage storage)
     /// <summary>The most expensive completed runs, costliest first.</summary>
     [Function("GetTopRuns")]
     [Access(Need.Read, Project = ProjectFrom.Query)]
+    [Query("projectId"), Query("limit", Maximum = MaxTop, Default = DefaultTop)]
+    [Answers(200, "TopRuns")]
+    [Problems(400, 503)]
     public async Task<IResult> GetTop(
         [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "costs/top")] HttpRequest request,
         CancellationToken cancellationToken)

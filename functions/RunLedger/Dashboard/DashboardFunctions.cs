@@ -1,6 +1,7 @@
 using Microsoft.Azure.Functions.Worker;
 using RunLedger.Access;
 using RunLedger.Runs;
+using RunLedger.Http;
 
 namespace RunLedger.Dashboard;
 
@@ -20,6 +21,10 @@ public static class DashboardFunctions
 {
     [Function("DashboardProjectPage")]
     [Access(Need.Anyone)]
+    [RequestHeader("If-None-Match")]
+    [Answers(200, ContentType = "text/html", Headers = ["ETag"])]
+    [Answers(304, Headers = ["ETag"])]
+    [Problems(400)]
     public static IResult ProjectPage(
         [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "dashboard/projects/{projectId}")] HttpRequest request,
         string projectId)
@@ -30,6 +35,10 @@ public static class DashboardFunctions
 
     [Function("DashboardRunPage")]
     [Access(Need.Anyone)]
+    [RequestHeader("If-None-Match")]
+    [Answers(200, ContentType = "text/html", Headers = ["ETag"])]
+    [Answers(304, Headers = ["ETag"])]
+    [Problems(400)]
     public static IResult RunPage(
         [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "dashboard/projects/{projectId}/runs/{runId}")] HttpRequest request,
         string projectId, string runId)
@@ -40,6 +49,9 @@ public static class DashboardFunctions
 
     [Function("DashboardCostsPage")]
     [Access(Need.Anyone)]
+    [RequestHeader("If-None-Match")]
+    [Answers(200, ContentType = "text/html", Headers = ["ETag"])]
+    [Answers(304, Headers = ["ETag"])]
     public static IResult CostsPage(
         [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "dashboard/costs")] HttpRequest request) =>
         DashboardSite.Serve(request.HttpContext, "costs.html");
@@ -47,6 +59,12 @@ public static class DashboardFunctions
     /// <summary>Only the files shipped in <c>Dashboard/site</c> (not the pages), by exact name: no path reaches the file system.</summary>
     [Function("DashboardAsset")]
     [Access(Need.Anyone)]
+    [RequestHeader("If-None-Match")]
+    [Answers(200, ContentType = "text/javascript", Headers = ["ETag"])]
+    [Answers(200, ContentType = "text/css", Headers = ["ETag"])]
+    [Answers(200, ContentType = "image/svg+xml", Headers = ["ETag"])]
+    [Answers(304, Headers = ["ETag"])]
+    [Problems(404)]
     public static IResult Asset(
         [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "dashboard/assets/{file}")] HttpRequest request,
         string file) =>

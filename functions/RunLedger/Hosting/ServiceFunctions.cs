@@ -1,6 +1,7 @@
 using RunLedger.Access;
 using System.Text.Json.Nodes;
 using Microsoft.Azure.Functions.Worker;
+using RunLedger.Http;
 
 namespace RunLedger.Hosting;
 
@@ -17,11 +18,13 @@ public static class ServiceFunctions
 
     [Function("Health")]
     [Access(Need.Anyone)]
+    [Answers(200, "Health")]
     public static IResult Health([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "health")] HttpRequest request) =>
         TypedResults.Ok(new JsonObject { ["status"] = "healthy" });
 
     [Function("GetOpenApiDocument")]
     [Access(Need.Anyone)]
+    [Answers(200, "OpenApi")]
     public static IResult GetOpenApiDocument([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "openapi.json")] HttpRequest request) =>
         TypedResults.Text(Document.Value, "application/json; charset=utf-8");
 }

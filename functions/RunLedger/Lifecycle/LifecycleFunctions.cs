@@ -28,6 +28,9 @@ public sealed class LifecycleFunctions(RunCanceller canceller, StaleSweep sweep,
     /// </summary>
     [Function("CancelRun")]
     [Access(Need.Write)]
+    [Body("CancelRequest", Required = false)]
+    [Answers(200, "Run", Headers = ["ETag"], When = "The run, cancelled (now or before).")]
+    [Problems(400, 404, 409, 413, 415, 503)]
     public async Task<IResult> CancelRun(
         [HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "projects/{projectId}/runs/{runId}/cancel")] HttpRequest request,
         string projectId, string runId, CancellationToken cancellationToken)
@@ -55,6 +58,8 @@ public sealed class LifecycleFunctions(RunCanceller canceller, StaleSweep sweep,
     /// <summary>The project's runs per status and how many are stale: one point read of its counts row.</summary>
     [Function("GetRunCounts")]
     [Access(Need.Read)]
+    [Answers(200, "Counts")]
+    [Problems(400, 503)]
     public async Task<IResult> GetRunCounts(
         [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "projects/{projectId}/runs/counts")] HttpRequest request,
         string projectId, CancellationToken cancellationToken)

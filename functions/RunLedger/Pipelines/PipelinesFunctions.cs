@@ -17,6 +17,9 @@ public sealed class PipelinesFunctions(PipelineStarter starter, Credentials cred
     /// <summary>Creates the run and answers 202 with it and its status URL.</summary>
     [Function("StartPipeline")]
     [Access(Need.Write, Project = ProjectFrom.Body)]
+    [Body("StartRequest"), RequestHeader("Idempotency-Key")]
+    [Answers(202, "Run", Headers = ["Location", "ETag"], When = "The run, queued (or, for a retry, as it is now); Location is its URL.")]
+    [Problems(400, 409, 413, 415, 422, 503)]
     public async Task<IResult> StartPipeline(
         [HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "pipelines")] HttpRequest request,
         CancellationToken cancellationToken)

@@ -54,6 +54,10 @@ public sealed class ProgressFunctions(
     /// </summary>
     [Function("PostProgress")]
     [Access(Need.Write)]
+    [Body("ProgressReport"), RequestHeader("Idempotency-Key")]
+    [Answers(202, "ProgressAccepted", Headers = ["Location"], When = "Applied; Location is the run's events.")]
+    [Answers(200, "ProgressDuplicate", When = "Applied before (the same event id); nothing changed.")]
+    [Problems(400, 404, 413, 415, 503)]
     public async Task<IResult> PostProgress(
         [HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "projects/{projectId}/runs/{runId}/progress")] HttpRequest request,
         string projectId, string runId, CancellationToken cancellationToken)
@@ -85,6 +89,11 @@ public sealed class ProgressFunctions(
     /// <summary>The run's history: Server-Sent Events when asked for, else a JSON page.</summary>
     [Function("GetRunEvents")]
     [Access(Need.Read)]
+    [Query("after"), Query("limit", Maximum = EventStore.MaxPageSize, Default = DefaultEventPage), RequestHeader("Last-Event-ID")]
+    [Answers(200, "EventPage", When = "A page of the run's history; with Accept: text/event-stream, its events live (Server-Sent Events: id is the sequence number, event progress or end), until the run is final or a time limit.")]
+    [Answers(200, ContentType = "text/event-stream")]
+    [Answers(204, When = "Accept: text/event-stream on a final run whose events were all sent: EventSource stops.")]
+    [Problems(400, 404, 503)]
     public async Task<IResult> GetRunEvents(
         [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "projects/{projectId}/runs/{runId}/events")] HttpRequest request,
         string projectId, string runId, CancellationToken cancellationToken)
@@ -112,6 +121,9 @@ public sealed class ProgressFunctions(
 
     [Function("ListDeadLetters")]
     [Access(Need.Admin)]
+    [Query("limit", Maximum = RunsFunctions.MaxPageSize, Default = RunsFunctions.DefaultPageSize), Query("continuationToken")]
+    [Answers(200, "DeadLetterList")]
+    [Problems(400, 503)]
     public async Task<IResult> ListDeadLetters(
         [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "deadletters")] HttpRequest request,
         CancellationToken cancellationToken)

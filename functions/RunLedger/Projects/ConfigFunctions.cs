@@ -17,6 +17,8 @@ public sealed class ConfigFunctions(RunStore store, Budgets.BudgetLedger budgets
 {
     [Function("GetProjectConfig")]
     [Access(Need.Write)]
+    [Answers(200, "Config")]
+    [Problems(400, 404, 503)]
     public async Task<IResult> GetConfig(
         [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "projects/{projectId}/config")] HttpRequest request,
         string projectId, CancellationToken cancellationToken)
@@ -29,6 +31,9 @@ public sealed class ConfigFunctions(RunStore store, Budgets.BudgetLedger budgets
 
     [Function("PutProjectConfig")]
     [Access(Need.Write)]
+    [Body("Config")]
+    [Answers(200, "Config", When = "The config, stored as sent.")]
+    [Problems(400, 413, 415, 503)]
     public async Task<IResult> PutConfig(
         [HttpTrigger(AuthorizationLevel.Anonymous, "put", Route = "projects/{projectId}/config")] HttpRequest request,
         string projectId, CancellationToken cancellationToken)

@@ -23,6 +23,9 @@ public sealed class RunsFunctions(RunStore store, RunPatcher patcher, RunLinks l
 
     [Function("ListRuns")]
     [Access(Need.Read)]
+    [Query("limit", Maximum = MaxPageSize, Default = DefaultPageSize), Query("status"), Query("continuationToken")]
+    [Answers(200, "RunList")]
+    [Problems(400, 503)]
     public async Task<IResult> ListRuns(
         [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "projects/{projectId}/runs")] HttpRequest request,
         string projectId, CancellationToken cancellationToken)
@@ -47,6 +50,8 @@ public sealed class RunsFunctions(RunStore store, RunPatcher patcher, RunLinks l
 
     [Function("GetLatestRun")]
     [Access(Need.Read)]
+    [Answers(200, "Run", Headers = ["ETag"])]
+    [Problems(400, 404, 503)]
     public async Task<IResult> GetLatestRun(
         [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "projects/{projectId}/runs/latest")] HttpRequest request,
         string projectId, CancellationToken cancellationToken)
@@ -69,6 +74,8 @@ public sealed class RunsFunctions(RunStore store, RunPatcher patcher, RunLinks l
     /// </summary>
     [Function("GetRun")]
     [Access(Need.Read)]
+    [Answers(200, "Run", Headers = ["ETag"])]
+    [Problems(400, 404, 503)]
     public async Task<IResult> GetRun(
         [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "projects/{projectId}/runs/{runId:regex(^(?!(latest|counts)$))}")] HttpRequest request,
         string projectId, string runId, CancellationToken cancellationToken)
@@ -80,6 +87,9 @@ public sealed class RunsFunctions(RunStore store, RunPatcher patcher, RunLinks l
     /// <summary><c>updateRunIndex</c>: deep-merges a partial run, honouring <c>If-Match</c>.</summary>
     [Function("PatchRun")]
     [Access(Need.Write)]
+    [Body("RunPatch", ContentTypes = ["application/json", "application/merge-patch+json"]), RequestHeader("If-Match")]
+    [Answers(200, "Run", Headers = ["ETag"])]
+    [Problems(400, 404, 409, 412, 413, 415, 503)]
     public async Task<IResult> PatchRun(
         [HttpTrigger(AuthorizationLevel.Anonymous, "patch", Route = "projects/{projectId}/runs/{runId}")] HttpRequest request,
         string projectId, string runId, CancellationToken cancellationToken)

@@ -68,6 +68,8 @@ public abstract class HttpFuzzTest(LedgerHost host, ITestOutputHelper output) : 
         var statuses = new SortedDictionary<string, int>(StringComparer.Ordinal);
         var perFunction = new SortedDictionary<string, int>(StringComparer.Ordinal);
         var perKind = new SortedDictionary<string, int>(StringComparer.Ordinal);
+        // Each function's statuses as the fuzz met them, with the first input that got each.
+        var observed = new Dictionary<(string Function, int Status), string>();
         var failures = new List<string>();
         int refused = 0, unchanged = 0, refusedByWebServer = 0, writes = 0, readBacks = 0;
         var clock = Stopwatch.StartNew();
@@ -98,6 +100,10 @@ public abstract class HttpFuzzTest(LedgerHost host, ITestOutputHelper output) : 
             {
                 refusedByWebServer++;
                 verdict = null;
+            }
+            else if (status > 0)
+            {
+                observed.TryAdd((name, status), $"#{i} {request.Describe()}");
             }
             Add(statuses, status.ToString(System.Globalization.CultureInfo.InvariantCulture));
             Add(perFunction, name);
@@ -135,6 +141,14 @@ public abstract class HttpFuzzTest(LedgerHost host, ITestOutputHelper output) : 
         figures.Counts("inputs by function", perFunction);
         figures.Counts("inputs by body", perKind);
         if (keys is not null) figures.Counts("inputs by credential", perCredential);
+        // Every answer is one its function declares beside its route, as the served OpenAPI document says.
+        var contract = await OpenApiContract.ReadAsync(Client);
+        foreach (var ((function, status), example) in observed.OrderBy(o => o.Key.Function, StringComparer.Ordinal).ThenBy(o => o.Key.Status))
+        {
+            if (!contract.Operations.ContainsKey(function)) failures.Add($"{function} is not in the OpenAPI document");
+            else if (!contract.Statuses(function).Contains(status)) failures.Add($"{function} answered {status}, which it does not declare: {example}");
+        }
+        figures.Line($"statuses by function: {string.Join("; ", observed.Keys.GroupBy(k => k.Function).OrderBy(g => g.Key, StringComparer.Ordinal).Select(g => $"{g.Key} {string.Join(",", g.Select(k => k.Status).Order())}"))}");
         figures.Line($"failures: {failures.Count}");
         foreach (var failure in failures.Take(25)) figures.Line($"  {failure}");
 
