@@ -87,7 +87,7 @@ internal static class HttpBindingData
                         data[member.Name] = new TypedData { Json = member.Value.GetRawText() };
                         break;
                     case JsonValueKind.String:
-                        data[member.Name] = new TypedData { String = member.Value.GetString() ?? "" };
+                        data[member.Name] = new TypedData { String = Text(member.Value) };
                         break;
                     case JsonValueKind.True or JsonValueKind.False:
                         // Newtonsoft's (string) of a boolean token, as the host converts it.
@@ -99,9 +99,26 @@ internal static class HttpBindingData
                 }
             }
         }
-        catch (JsonException)
+        catch (Exception e) when (e is JsonException or InvalidOperationException or ArgumentException or FormatException)
         {
-            // Not JSON after all: the host ignores it too.
+            // Not JSON after all, or not readable as such: the host ignores it too (Utility.ApplyBindingData catches everything).
+        }
+    }
+
+    /// <summary>
+    /// A string member's value. One with an unpaired surrogate escape (<c>"\uD800"</c>) cannot be read as UTF-16
+    /// here; Azure's host (Newtonsoft) reads it and protobuf's UTF-8 encoding then turns the surrogate into U+FFFD,
+    /// so that is what is sent. The function reads the body itself and refuses it (400).
+    /// </summary>
+    private static string Text(JsonElement value)
+    {
+        try
+        {
+            return value.GetString() ?? "";
+        }
+        catch (InvalidOperationException)
+        {
+            return "\uFFFD";
         }
     }
 }
