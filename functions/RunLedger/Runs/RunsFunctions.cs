@@ -77,7 +77,7 @@ public sealed class RunsFunctions(RunStore store, RunPatcher patcher, RunLinks l
     [Answers(200, "Run", Headers = ["ETag"])]
     [Problems(400, 404, 503)]
     public async Task<IResult> GetRun(
-        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "projects/{projectId}/runs/{runId:regex(^(?!(latest|counts)$))}")] HttpRequest request,
+        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "projects/{projectId}/runs/{runId:regex(^(?!latest$|counts$))}")] HttpRequest request,
         string projectId, string runId, CancellationToken cancellationToken)
     {
         var run = await FindAsync(store, projectId, runId, cancellationToken);
