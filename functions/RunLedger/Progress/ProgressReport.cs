@@ -165,8 +165,12 @@ public sealed record ProgressReport(
             : throw LedgerException.BadRequest("'timestamp' must be an ISO 8601 date and time, e.g. 2026-01-15T18:12:06Z.");
     }
 
-    /// <summary>Orders reports for last-writer-wins: report time, then event id to break ties.</summary>
-    public string Clock => Timestamp.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'", CultureInfo.InvariantCulture) + "|" + EventId;
+    /// <summary>
+    /// Orders reports for last-writer-wins: report time, then event id to break ties. The time to the
+    /// millisecond, as the history stores it (<see cref="ToEvent"/>), so a report replayed from the
+    /// history has the clock it had when it arrived.
+    /// </summary>
+    public string Clock => RunRules.Timestamp(Timestamp) + "|" + EventId;
 
     /// <summary>The report as kept in the run's history.</summary>
     public JsonObject ToEvent(long sequence, DateTimeOffset recordedAt)

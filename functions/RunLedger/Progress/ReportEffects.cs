@@ -4,21 +4,27 @@ using RunLedger.Runs;
 namespace RunLedger.Progress;
 
 /// <summary>
-/// What a report does to its run. The result depends on the set of reports, not on the order the
-/// queue delivers them:
+/// What a report (or a PATCH) does to its run's fields. The result depends on the set of writes, not
+/// on the order they arrive in:
 /// <list type="bullet">
 /// <item>status only moves forward; the report that makes the run final fixes its outcome and clock;</item>
-/// <item>every other field a report writes ends as if all reports had been applied as deep merges
-/// (objects merge, any other value replaces, null removes) in the order of their clocks (timestamp,
-/// then event id). Incrementally: per path the newest clock of a value written there (<c>/path</c>)
-/// and of an empty object written there (<c>o/path</c>) is kept in <see cref="RunRecord.Clocks"/>;
-/// a path holds the value of its newest write unless something newer was written inside it, which
-/// makes it an object, whose members are what was written there after that value;</item>
+/// <item>every other field a report or a PATCH writes ends as if all of them had been applied as deep
+/// merges (objects merge, any other value replaces, null removes) over the values the run started
+/// with, in the order of their clocks: a report's is its timestamp, then whether it ends the run,
+/// then its event id; a PATCH's is the time the ledger applied it (<see cref="ApplyPatch"/>).
+/// Incrementally: per path the newest clock of a value written there (<c>/path</c>) and of an empty
+/// object written there (<c>o/path</c>) is kept in <see cref="RunRecord.Clocks"/>; a path holds the
+/// value of its newest write unless something newer was written inside it, which makes it an
+/// object, whose members are what was written there after that value;</item>
 /// <item>once the run is final, a report with a later clock changes nothing but history; one with an
 /// earlier clock (delayed in the queue) still merges its fields, as it would have in order. If reports
-/// with later clocks were merged before the final one arrived, the fields are rebuilt from history
-/// (<see cref="NeedsRebuild"/>).</item>
+/// with later clocks were merged before the final one arrived, the fields are rebuilt
+/// (<see cref="NeedsRebuild"/>): from what the start and the PATCHes alone made of them
+/// (<see cref="RunRecord.Base"/>), then the reports up to the final one from history. A PATCH the
+/// ledger accepted is kept whatever its clock: it was applied before the run became final.</item>
 /// </list>
+/// Clocks compare times to the millisecond, the precision the history stores, so a report replayed
+/// from history sorts exactly where it did when it arrived.
 /// </summary>
 public static class ReportEffects
 {
@@ -28,6 +34,15 @@ public static class ReportEffects
     private const string FinalClockKey = "!final";
 
     private const string ObjectPrefix = "o";
+
+    /// <summary>Where a report's clock says whether it ends the run ("0" or "1"), a PATCH's says "p".</summary>
+    private const string PatchMark = "p";
+
+    /// <summary>
+    /// <see cref="RunRecord.Base"/>: <c>names</c>, the top-level fields reports have written; <c>doc</c>,
+    /// those fields as the start and the PATCHes alone made them; <c>clocks</c>, the PATCHes' clocks in them.
+    /// </summary>
+    private const string BaseNames = "names", BaseDoc = "doc", BaseClocks = "clocks";
 
     public static void Apply(RunRecord run, ProgressReport report, DateTimeOffset now)
     {
@@ -51,8 +66,53 @@ public static class ReportEffects
         var started = RunRules.Timestamp(report.Timestamp);
         if (doc["startedAt"] is JsonValue s && string.CompareOrdinal(started, (string)s!) < 0) doc["startedAt"] = started;
 
-        Merge(run, Contribution(report), clock);
+        MergeReport(run, Contribution(report), clock);
         doc["updatedAt"] = RunRules.Timestamp(now);
+    }
+
+    /// <summary>
+    /// A PATCH's fields (status aside), merged like a report's with the clock of the time the ledger
+    /// applies it: a report dated before the PATCH (delayed in the queue) does not undo what it set,
+    /// one dated after it does. What it writes into fields that reports have written goes into the
+    /// run's <see cref="RunRecord.Base"/> too, where a rebuild starts from.
+    /// </summary>
+    public static void ApplyPatch(RunRecord run, JsonObject fields, DateTimeOffset now)
+    {
+        // PATCHes of one run are applied one at a time (ETag), so the run's next version orders those of one millisecond.
+        var clock = string.Concat(RunRules.Timestamp(now), "|", PatchMark, "|",
+            (run.Version + 1).ToString("D19", System.Globalization.CultureInfo.InvariantCulture));
+        Merge(run.Document, run.Clocks, fields, clock);
+        if (run.Base[BaseNames] is not JsonArray names) return;
+        var tracked = names.Select(n => (string?)n).ToHashSet(StringComparer.Ordinal);
+        var intoBase = new JsonObject();
+        foreach (var (name, value) in fields)
+        {
+            if (tracked.Contains(name)) intoBase[name] = value?.DeepClone();
+        }
+        if (intoBase.Count > 0) Merge(BaseObject(run, BaseDoc), BaseObject(run, BaseClocks), intoBase, clock);
+    }
+
+    private static JsonObject BaseObject(RunRecord run, string name) => (JsonObject)(run.Base[name] ??= new JsonObject());
+
+    private static bool IsPatchClock(string? clock) =>
+        clock is not null && clock.IndexOf('|', StringComparison.Ordinal) is var bar and >= 0
+        && clock.AsSpan(bar + 1).StartsWith(PatchMark + "|", StringComparison.Ordinal);
+
+    /// <summary>A report's fields, merged; before a report first writes a top-level field, the field as the start and PATCHes made it is kept aside.</summary>
+    private static void MergeReport(RunRecord run, JsonObject contribution, string clock)
+    {
+        var names = (JsonArray)(run.Base[BaseNames] ??= new JsonArray());
+        foreach (var (name, _) in contribution)
+        {
+            if (names.Any(n => (string?)n == name)) continue;
+            names.Add(name);
+            var under = run.Clocks.Where(c => IsPathKey(c.Key) && TopName(c.Key) == name).ToList();
+            // A run stored before the base was kept may hold report writes here already: those are rebuilt as before, from reports alone.
+            if (under.Any(c => !IsPatchClock((string?)c.Value))) continue;
+            if (run.Document.TryGetPropertyValue(name, out var value)) BaseObject(run, BaseDoc)[name] = value?.DeepClone();
+            foreach (var (key, patchClock) in under) BaseObject(run, BaseClocks)[key] = patchClock?.DeepClone();
+        }
+        Merge(run.Document, run.Clocks, contribution, clock);
     }
 
     /// <summary>
@@ -72,27 +132,36 @@ public static class ReportEffects
     /// </summary>
     public static bool NeedsRebuild(RunRecord run) =>
         RunStatus.IsTerminal(run.Status) && (string?)run.Clocks[FinalClockKey] is { } final
-        && run.Clocks.Any(c => IsPathKey(c.Key) && string.CompareOrdinal((string?)c.Value, final) > 0);
+        && run.Clocks.Any(c => IsPathKey(c.Key) && !IsPatchClock((string?)c.Value) && string.CompareOrdinal((string?)c.Value, final) > 0);
 
     /// <summary>
-    /// Recomputes the report-written fields from <paramref name="history"/> (every report applied to the
-    /// run, any order): those with clocks up to the final one count, later ones do not.
+    /// Recomputes the fields reports wrote: each starts again from what the start and the PATCHes
+    /// alone made of it (<see cref="RunRecord.Base"/>), and the reports of <paramref name="history"/>
+    /// (every report applied to the run, any order) are merged into it again, those with clocks up
+    /// to the final one; later ones do not count. Fields no report wrote stay as they are.
     /// </summary>
     public static void Rebuild(RunRecord run, IEnumerable<ProgressReport> history)
     {
         var final = (string)run.Clocks[FinalClockKey]!;
-        foreach (var name in run.Clocks.Where(c => IsPathKey(c.Key)).Select(c => TopName(c.Key)).Distinct().ToList())
+        var names = (run.Base[BaseNames] as JsonArray ?? []).Select(n => (string)n!).ToHashSet(StringComparer.Ordinal);
+        // Runs stored before the base was kept: their report-written fields are rebuilt from reports alone.
+        names.UnionWith(run.Clocks.Where(c => IsPathKey(c.Key) && !IsPatchClock((string?)c.Value)).Select(c => TopName(c.Key)));
+        var baseDoc = run.Base[BaseDoc] as JsonObject;
+        foreach (var name in names)
         {
             run.Document.Remove(name);
+            if (baseDoc is not null && baseDoc.TryGetPropertyValue(name, out var value)) run.Document[name] = value?.DeepClone();
         }
-        foreach (var key in run.Clocks.Where(c => IsPathKey(c.Key)).Select(c => c.Key).ToList())
+        foreach (var key in run.Clocks.Where(c => IsPathKey(c.Key) && names.Contains(TopName(c.Key))).Select(c => c.Key).ToList())
         {
             run.Clocks.Remove(key);
         }
+        foreach (var (key, clock) in run.Base[BaseClocks] as JsonObject ?? []) run.Clocks[key] = clock?.DeepClone();
+
         var finalAgent = FinalAgent(run.Document);
         foreach (var (report, clock) in history.Select(r => (r, ClockOf(r, TargetStatus(r, finalAgent)))))
         {
-            if (string.CompareOrdinal(clock, final) <= 0) Merge(run, Contribution(report), clock);
+            if (string.CompareOrdinal(clock, final) <= 0) MergeReport(run, Contribution(report), clock);
         }
     }
 
@@ -143,24 +212,24 @@ public static class ReportEffects
         return patch;
     }
 
-    /// <summary>Merges one report's fields with clock <paramref name="clock"/>, order-independently.</summary>
-    private static void Merge(RunRecord run, JsonObject contribution, string clock)
+    /// <summary>Merges one write's fields into <paramref name="doc"/> with clock <paramref name="clock"/>, order-independently.</summary>
+    private static void Merge(JsonObject doc, JsonObject clockTable, JsonObject contribution, string clock)
     {
         var pending = new Dictionary<string, JsonNode?>(StringComparer.Ordinal);
         foreach (var (path, value) in Leaves(contribution, ""))
         {
             var key = value is JsonObject ? ObjectPrefix + path : path;
-            if ((string?)run.Clocks[key] is { } seen && string.CompareOrdinal(seen, clock) >= 0) continue;
-            run.Clocks[key] = clock;
+            if ((string?)clockTable[key] is { } seen && string.CompareOrdinal(seen, clock) >= 0) continue;
+            clockTable[key] = clock;
             if (value is not JsonObject) pending[path] = value;
         }
-        var clocks = run.Clocks.Where(c => IsPathKey(c.Key)).ToDictionary(c => c.Key, c => (string)c.Value!, StringComparer.Ordinal);
+        var clocks = clockTable.Where(c => IsPathKey(c.Key)).ToDictionary(c => c.Key, c => (string)c.Value!, StringComparer.Ordinal);
         foreach (var (name, _) in contribution)
         {
             var path = "/" + Escape(name);
-            var (present, value) = Render(path, null, run.Document[name], clocks, pending);
-            if (present) run.Document[name] = value is { Parent: not null } ? value.DeepClone() : value;
-            else run.Document.Remove(name);
+            var (present, value) = Render(path, null, doc[name], clocks, pending);
+            if (present) doc[name] = value is { Parent: not null } ? value.DeepClone() : value;
+            else doc.Remove(name);
         }
     }
 
@@ -168,7 +237,7 @@ public static class ReportEffects
     /// The value at <paramref name="path"/> given every write's clock: absent when erased by a value
     /// written above it after <paramref name="erasedBefore"/>'s writes; the newest value written at
     /// the path, unless a newer write inside it made it an object of what was written inside since.
-    /// A path no report ever wrote keeps what it holds (set at start or by PATCH).
+    /// A path nothing clocked ever wrote keeps what it holds (set at start).
     /// </summary>
     private static (bool Present, JsonNode? Value) Render(
         string path, string? erasedBefore, JsonNode? current, Dictionary<string, string> clocks, Dictionary<string, JsonNode?> pending)

@@ -44,7 +44,11 @@ public sealed class RunPatcher(RunStore store, Costs.CostProjection projection, 
                 if (ChangesAnything(run.Document, patch)) throw FinalRun(run);
                 return run;
             }
-            RunRules.Apply(run.Document, patch, clock.GetUtcNow());
+            // Status forward only; the other fields merge with the clock of now, like a report dated now.
+            var now = clock.GetUtcNow();
+            RunRules.ApplyStatus(run.Document, patch, now);
+            Progress.ReportEffects.ApplyPatch(run, RunRules.WithoutStatus(patch), now);
+            run.Document["updatedAt"] = RunRules.Timestamp(now);
             if (!wasTerminal && RunStatus.IsTerminal(run.Status)) Costs.CostLedger.ShowTotals(run);
             try
             {

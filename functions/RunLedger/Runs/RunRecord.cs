@@ -26,10 +26,17 @@ public sealed class RunRecord
     public string? RequestHash { get; init; }
 
     /// <summary>
-    /// Per-field clocks of agent reports (JSON-pointer path → report clock), so that fields are
-    /// last-writer-wins by report time whatever order the queue delivers reports in.
+    /// Per-field clocks of agent reports and PATCHes (JSON-pointer path → clock), so that fields are
+    /// last-writer-wins by time whatever order the queue delivers reports in.
     /// </summary>
     public JsonObject Clocks { get; init; } = [];
+
+    /// <summary>
+    /// What the start and PATCHes alone made of the top-level fields reports have written, with the
+    /// PATCHes' clocks: where the fields are rebuilt from when reports dated after the final one must
+    /// be undone (<see cref="Progress.ReportEffects.Rebuild"/>). Empty until a report writes a field.
+    /// </summary>
+    public JsonObject Base { get; init; } = [];
 
     /// <summary>
     /// Exact cost totals and invoice lines in micro-dollars (<c>totalCostMicros</c>,

@@ -131,6 +131,14 @@ public static class RunRules
     /// </summary>
     public static void Apply(JsonObject run, JsonObject patch, DateTimeOffset now)
     {
+        ApplyStatus(run, patch, now);
+        Ledger.JsonMerge.Into(run, WithoutStatus(patch));
+        run["updatedAt"] = Timestamp(now);
+    }
+
+    /// <summary>A validated patch's <c>status</c>, when it has one: forward only (409 when backwards), with its timestamps.</summary>
+    public static void ApplyStatus(JsonObject run, JsonObject patch, DateTimeOffset now)
+    {
         if (patch["status"] is JsonNode statusNode)
         {
             var next = (string)statusNode!;
@@ -142,11 +150,14 @@ public static class RunRules
             }
             MoveStatus(run, next, now);
         }
+    }
 
+    /// <summary>A copy of a patch without its <c>status</c>: the fields it merges.</summary>
+    public static JsonObject WithoutStatus(JsonObject patch)
+    {
         var rest = patch.DeepClone().AsObject();
         rest.Remove("status");
-        Ledger.JsonMerge.Into(run, rest);
-        run["updatedAt"] = Timestamp(now);
+        return rest;
     }
 
     /// <summary>Moves status forward (caller has checked) and stamps the transition times.</summary>

@@ -385,13 +385,15 @@ public sealed class RunStore(LedgerStorage storage, Callbacks.CallbackOutbox out
         var bytes = DocumentColumns.Write(entity, run.Document);
         if (run.Clocks.Count > 0) bytes += DocumentColumns.Write(entity, run.Clocks, ClocksPrefix);
         if (run.Costs.Count > 0) bytes += DocumentColumns.Write(entity, run.Costs, CostsPrefix);
-        // The run, its field clocks and cost lines share one entity, which holds at most 1 MiB.
+        if (run.Base.Count > 0) bytes += DocumentColumns.Write(entity, run.Base, BasePrefix);
+        // The run, its field clocks, cost lines and base share one entity, which holds at most 1 MiB.
         if (bytes > DocumentColumns.MaxEncodedBytes) throw new DocumentTooLargeException(bytes);
         return entity;
     }
 
     private const string ClocksPrefix = "Clk";
     private const string CostsPrefix = "Cst";
+    private const string BasePrefix = "Bse";
 
     private static TableEntity IndexEntity(RunRecord run)
     {
@@ -429,6 +431,7 @@ public sealed class RunStore(LedgerStorage storage, Callbacks.CallbackOutbox out
         RequestHash = entity.GetString("RequestHash"),
         Clocks = DocumentColumns.Read(entity, ClocksPrefix),
         Costs = DocumentColumns.Read(entity, CostsPrefix),
+        Base = DocumentColumns.Read(entity, BasePrefix),
         Version = entity.GetInt64("Version") ?? 0,
         WriteId = entity.GetString("WriteId") ?? "",
         LastActivity = entity.GetDateTimeOffset("LastActivity"),

@@ -45,6 +45,28 @@ public sealed class ProgressReportTests(LedgerHost host) : LedgerTest(host), ICl
     }
 
     [Fact]
+    public async Task APatchedFieldIsKeptWhicheverOrderALateReportAndTheCompletionArriveIn()
+    {
+        // Issue 18, 3, through the host: a report dated after the completion (a) is undone when the
+        // completion (b) arrives after it; what the PATCH set in the same field stays, as when b comes first.
+        var voices = new List<string>();
+        foreach (var lateFirst in new[] { true, false })
+        {
+            var runId = await NewRunAsync();
+            var created = DateTimeOffset.Parse((string)(await RunAsync(runId))["createdAt"]!, System.Globalization.CultureInfo.InvariantCulture);
+            (await Client.PatchJsonAsync($"/api/projects/{P}/runs/{runId}", """{"voice":{"store":"s3"}}""")).EnsureSuccessStatusCode();
+            var a = $$$"""{"agent":"voice","metadata":{"voice":{"voiceId":"x"}},"timestamp":"{{{Runs.RunRules.Timestamp(created.AddSeconds(120))}}}"}""";
+            var b = $$"""{"agent":"publisher","status":"completed","timestamp":"{{Runs.RunRules.Timestamp(created.AddSeconds(60))}}"}""";
+            foreach (var report in lateFirst ? new[] { a, b } : [b, a]) (await ReportAsync(runId, report)).EnsureSuccessStatusCode();
+
+            var run = await RunAsync(runId);
+            Assert.Equal("completed", (string)run["status"]!);
+            voices.Add(run["voice"]?.ToJsonString() ?? "null");
+        }
+        Assert.Equal(["""{"store":"s3"}""", """{"store":"s3"}"""], voices);
+    }
+
+    [Fact]
     public async Task MetadataFromSeveralReportsIsDeepMerged()
     {
         var runId = await NewRunAsync();
