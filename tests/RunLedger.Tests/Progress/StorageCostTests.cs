@@ -43,6 +43,31 @@ public sealed class StorageCostTests : ComponentTest
     }
 
     [Fact]
+    public async Task AReportWithUsageOfAProjectWithABudgetCostsTheSameAndOneQueryMoreWhenItCrossesAThreshold()
+    {
+        await App.Functions<RunLedger.Projects.ConfigFunctions>().PutConfig(LedgerComponents.Request(body: """
+            {"budget":{"monthlyUsd":1,"alertAt":[0.5]},"callbacks":[{"url":"https://hooks.example.com/b","events":["budget"],"secret":"0123456789abcdef"}]}
+            """), "p1", default);
+        var runId = (string)(await StartAsync("""{"projectId":"p1"}"""))["runId"]!;
+        var handler = App.Get<ProgressHandler>();
+        await handler.ApplyAsync(Report(runId, "evt-0"), default); // queued → running
+
+        _counter.Requests.Clear();
+        await handler.ApplyAsync(Report(runId, "evt-1", ""","usage":{"model":"m","costUsd":0.1}"""), default);
+        var below = _counter.Requests.ToList();
+        _counter.Requests.Clear();
+        await handler.ApplyAsync(Report(runId, "evt-2", ""","usage":{"model":"m","costUsd":0.5}"""), default);
+
+        // The budget row is read beside the run and updated in the report's transaction.
+        Assert.Equal(["GET budget", "GET run"], below.Take(2).Order(StringComparer.Ordinal));
+        Assert.Equal(["POST $batch"], below.Skip(2));
+        // Crossing 0.5: whether its alert exists this month (a query), the alert's schedule entry (a
+        // transaction of its own partition), then the report's transaction with the alert record.
+        Assert.Equal(["GET budget", "GET run"], _counter.Requests.Take(2).Order(StringComparer.Ordinal));
+        Assert.Equal(["GET alerts", "POST $batch", "POST $batch"], _counter.Requests.Skip(2));
+    }
+
+    [Fact]
     public async Task AnAppliedReportWithoutUsageCostsOneReadAndOneTransaction()
     {
         var runId = (string)(await StartAsync("""{"projectId":"p1"}"""))["runId"]!;
@@ -112,6 +137,9 @@ public sealed class StorageCostTests : ComponentTest
 
     private sealed class CountingPolicy : HttpPipelineSynchronousPolicy
     {
+        private static string Query(HttpMessage message) =>
+            Uri.UnescapeDataString(message.Request.Uri.Query).Contains("cbb|", StringComparison.Ordinal) ? "alerts" : Uri.UnescapeDataString(message.Request.Uri.ToUri().PathAndQuery);
+
         public List<string> Requests { get; } = [];
 
         public override void OnSendingRequest(HttpMessage message)
@@ -119,7 +147,7 @@ public sealed class StorageCostTests : ComponentTest
             var path = Uri.UnescapeDataString(message.Request.Uri.Path);
             if (!path.Contains("/messages", StringComparison.Ordinal))
             {
-                lock (Requests) Requests.Add($"{message.Request.Method} {(path.EndsWith("$batch", StringComparison.Ordinal) ? "$batch" : path.Contains("run|", StringComparison.Ordinal) ? "run" : path.Contains("'counts'", StringComparison.Ordinal) ? "counts" : path.Contains("'budget'", StringComparison.Ordinal) ? "budget" : path)}");
+                lock (Requests) Requests.Add($"{message.Request.Method} {(path.EndsWith("$batch", StringComparison.Ordinal) ? "$batch" : path.Contains("run|", StringComparison.Ordinal) ? "run" : path.Contains("'counts'", StringComparison.Ordinal) ? "counts" : path.Contains("'budget'", StringComparison.Ordinal) ? "budget" : Query(message))}");
             }
         }
     }
