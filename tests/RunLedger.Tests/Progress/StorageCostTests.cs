@@ -38,6 +38,31 @@ public sealed class StorageCostTests : ComponentTest
     }
 
     [Fact]
+    public async Task AReportWithUsageOfAProjectWithABudgetCostsTheSameAndOneQueryMoreWhenItCrossesAThreshold()
+    {
+        await App.Functions<RunLedger.Projects.ConfigFunctions>().PutConfig(LedgerComponents.Request(body: """
+            {"budget":{"monthlyUsd":1,"alertAt":[0.5]},"callbacks":[{"url":"https://hooks.example.com/b","events":["budget"],"secret":"0123456789abcdef"}]}
+            """), "p1", default);
+        var runId = (string)(await StartAsync("""{"projectId":"p1"}"""))["runId"]!;
+        var handler = App.Get<ProgressHandler>();
+        await handler.ApplyAsync(Report(runId, "evt-0"), default); // queued → running
+
+        _counter.Requests.Clear();
+        await handler.ApplyAsync(Report(runId, "evt-1", ""","usage":{"model":"m","costUsd":0.1}"""), default);
+        var below = _counter.Requests.ToList();
+        _counter.Requests.Clear();
+        await handler.ApplyAsync(Report(runId, "evt-2", ""","usage":{"model":"m","costUsd":0.5}"""), default);
+
+        // The budget row is read beside the run and updated in the report's transaction.
+        Assert.Equal(["GET budget", "GET run"], below.Take(2).Order(StringComparer.Ordinal));
+        Assert.Equal(["POST $batch"], below.Skip(2));
+        // Crossing 0.5: whether its alert exists this month (a query), the alert's schedule entry (a
+        // transaction of its own partition), then the report's transaction with the alert record.
+        Assert.Equal(["GET budget", "GET run"], _counter.Requests.Take(2).Order(StringComparer.Ordinal));
+        Assert.Equal(["GET alerts", "POST $batch", "POST $batch"], _counter.Requests.Skip(2));
+    }
+
+    [Fact]
     public async Task AnAppliedReportWithoutUsageCostsOneReadAndOneTransaction()
     {
         var runId = (string)(await StartAsync("""{"projectId":"p1"}"""))["runId"]!;

@@ -8,7 +8,7 @@ namespace RunLedger.Tests.Support;
 /// <summary>
 /// Records the table requests the app's storage clients send (queue messages left out), each as
 /// method and what it touches: <c>run</c>, <c>counts</c>, <c>budget</c> for those rows, <c>$batch</c>
-/// for a transaction, <c>events</c> for a query of a run's events, else the path.
+/// for a transaction, <c>events</c> for a query of a run's events, <c>alerts</c> for a query of budget alerts, else the path.
 /// </summary>
 public sealed class StorageRequests : HttpPipelineSynchronousPolicy
 {
@@ -40,6 +40,7 @@ public sealed class StorageRequests : HttpPipelineSynchronousPolicy
             : path.Contains("'counts'", StringComparison.Ordinal) ? "counts"
             : path.Contains("'budget'", StringComparison.Ordinal) ? "budget"
             : path.EndsWith("()", StringComparison.Ordinal) && query.Contains("'evt|", StringComparison.Ordinal) ? "events"
+            : path.EndsWith("()", StringComparison.Ordinal) && query.Contains("cbb|", StringComparison.Ordinal) ? "alerts"
             : path;
         lock (Requests) Requests.Add($"{message.Request.Method} {what}");
     }
