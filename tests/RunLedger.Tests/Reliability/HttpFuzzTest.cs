@@ -143,11 +143,13 @@ public abstract class HttpFuzzTest(LedgerHost host, ITestOutputHelper output) : 
         if (keys is not null) figures.Counts("inputs by credential", perCredential);
         // Every answer is one its function declares beside its route, as the served OpenAPI document says.
         var contract = await OpenApiContract.ReadAsync(Client);
+        var undeclared = new List<string>();
         foreach (var ((function, status), example) in observed.OrderBy(o => o.Key.Function, StringComparer.Ordinal).ThenBy(o => o.Key.Status))
         {
-            if (!contract.Operations.ContainsKey(function)) failures.Add($"{function} is not in the OpenAPI document");
-            else if (!contract.Statuses(function).Contains(status)) failures.Add($"{function} answered {status}, which it does not declare: {example}");
+            if (!contract.Operations.ContainsKey(function)) undeclared.Add($"{function} is not in the OpenAPI document");
+            else if (!contract.Statuses(function).Contains(status)) undeclared.Add($"{function} answered {status}, which it does not declare: {example}");
         }
+        failures.InsertRange(0, undeclared);
         figures.Line($"statuses by function: {string.Join("; ", observed.Keys.GroupBy(k => k.Function).OrderBy(g => g.Key, StringComparer.Ordinal).Select(g => $"{g.Key} {string.Join(",", g.Select(k => k.Status).Order())}"))}");
         figures.Line($"failures: {failures.Count}");
         foreach (var failure in failures.Take(25)) figures.Line($"  {failure}");
