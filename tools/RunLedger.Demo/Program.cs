@@ -55,7 +55,7 @@ var settings = new ConfigurationBuilder()
 QueueClient queue;
 try
 {
-    queue = LedgerStorage.Create(settings).Progress;
+    queue = RunLedger.Hosting.LedgerServices.Storage(settings).Progress;
 }
 catch (InvalidOperationException e)
 {

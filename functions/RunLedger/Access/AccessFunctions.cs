@@ -25,7 +25,7 @@ public sealed class AccessFunctions(Credentials credentials, RunStore store, IOp
         [HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "projects/{projectId}/keys")] HttpRequest request,
         string projectId)
     {
-        RunsFunctions.CheckProject(projectId);
+        RouteIds.CheckProject(projectId);
         RequireSigning();
         return TypedResults.Ok(new JsonObject
         {
@@ -44,14 +44,14 @@ public sealed class AccessFunctions(Credentials credentials, RunStore store, IOp
         [HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "projects/{projectId}/links")] HttpRequest request,
         string projectId, CancellationToken cancellationToken)
     {
-        RunsFunctions.CheckProject(projectId);
+        RouteIds.CheckProject(projectId);
         RequireSigning();
         var body = await JsonBody.ReadOptionalObjectAsync(request, cancellationToken);
         var runId = JsonBody.OptionalString(body, "runId");
         var lifetime = Lifetime(JsonBody.OptionalString(body, "expiresIn"));
         if (runId is not null)
         {
-            await RunsFunctions.FindAsync(store, projectId, runId, cancellationToken);
+            await store.GetExistingAsync(projectId, runId, cancellationToken);
         }
         var expiresAt = clock.GetUtcNow() + lifetime;
         var token = credentials.MintReadToken(projectId, runId, expiresAt);

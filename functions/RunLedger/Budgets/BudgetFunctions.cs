@@ -12,7 +12,7 @@ namespace RunLedger.Budgets;
 /// GET projects/{projectId}/budget   GetProjectBudget   month-to-date spend, limit, thresholds crossed, this month's alerts
 /// </code>
 /// </summary>
-public sealed class BudgetFunctions(BudgetLedger budgets, LedgerStorage storage, TimeProvider clock)
+public sealed class BudgetFunctions(BudgetLedger budgets, Callbacks.CallbackOutbox outbox, TimeProvider clock)
 {
     [Function("GetProjectBudget")]
     [Access(Need.Read)]
@@ -22,12 +22,12 @@ public sealed class BudgetFunctions(BudgetLedger budgets, LedgerStorage storage,
         [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "projects/{projectId}/budget")] HttpRequest request,
         string projectId, CancellationToken cancellationToken)
     {
-        RunsFunctions.CheckProject(projectId);
+        RouteIds.CheckProject(projectId);
         var now = clock.GetUtcNow();
         var answer = await budgets.ShowAsync(projectId, now, cancellationToken);
         var month = BudgetLedger.MonthOf(now);
         var (from, to) = Keys.BudgetCallbackRange(month);
-        answer["alerts"] = await Callbacks.CallbacksFunctions.ListAsync(storage.Table, projectId, from, to, cancellationToken);
+        answer["alerts"] = await outbox.ShowRangeAsync(projectId, from, to, cancellationToken);
         return TypedResults.Ok(Callbacks.CallbackUrls.ForReader(request, answer));
     }
 }

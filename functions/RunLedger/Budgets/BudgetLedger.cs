@@ -140,53 +140,40 @@ public sealed class BudgetLedger(LedgerStorage storage, CallbackOutbox outbox, T
         (row.GetString(Crossed) ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries);
 
     /// <summary>
-    /// Stores the project's config and copies its budget and budget callbacks (without secrets)
-    /// into the budget row, in one transaction, keeping the month's spend.
+    /// The change to the budget row that makes it follow a new project config (its budget and
+    /// budget callbacks, without secrets), keeping the month's spend; null when the project has
+    /// no budget row and the config sets neither. Part of the config's transaction
+    /// (<see cref="Projects.ProjectConfigs.PutAsync"/>); a 412 there means a report changed the row
+    /// since this read.
     /// </summary>
-    public async Task PutConfigAsync(string projectId, JsonObject config, CancellationToken cancellationToken)
+    public async Task<TableTransactionAction?> FollowConfigAsync(string projectId, JsonObject config, CancellationToken cancellationToken)
     {
         var budget = BudgetConfig.Parse(config, "");
         var (withoutSecrets, _) = CallbackConfig.Split(config);
         var callbacks = withoutSecrets["callbacks"]?.ToJsonString();
-        var configRow = new TableEntity(projectId, Keys.ConfigRow);
-        DocumentColumns.Write(configRow, config);
-        for (var attempt = 1; ; attempt++)
+        var row = await ReadAsync(projectId, cancellationToken);
+        if (row is null && budget is null && callbacks is null) return null;
+
+        var next = new TableEntity(projectId, Keys.BudgetRow);
+        foreach (var name in new[] { Month, SpendMicros, Crossed })
         {
-            var row = await ReadAsync(projectId, cancellationToken);
-            var actions = new List<TableTransactionAction> { new(TableTransactionActionType.UpsertReplace, configRow) };
-            if (row is not null || budget is not null || callbacks is not null)
-            {
-                var next = new TableEntity(projectId, Keys.BudgetRow);
-                foreach (var name in new[] { Month, SpendMicros, Crossed })
-                {
-                    if (row?.TryGetValue(name, out var value) == true && value is not null) next[name] = value;
-                }
-                if (budget is not null && !HasBudget(row))
-                {
-                    // Spend is kept only while a budget is set: one just set starts from the
-                    // month's cost rows recorded so far. The thresholds that alerted this month
-                    // (before the budget was removed) stay crossed: each alerts once a month.
-                    var month = MonthOf(clock.GetUtcNow());
-                    next[Month] = month;
-                    next[SpendMicros] = await MonthSpendAsync(projectId, month, cancellationToken);
-                    next[Crossed] = row?.GetString(Month) == month ? row.GetString(Crossed) ?? "" : "";
-                }
-                if (budget is not null) next[Budget] = budget.ToJson().ToJsonString();
-                if (callbacks is not null) next[Callbacks] = callbacks;
-                actions.Add(row is null
-                    ? new(TableTransactionActionType.Add, next)
-                    : new(TableTransactionActionType.UpdateReplace, next, row.ETag));
-            }
-            try
-            {
-                await storage.Table.SubmitTransactionAsync(actions, cancellationToken);
-                return;
-            }
-            catch (TableTransactionFailedException e) when (e.Status is 409 or 412 && attempt < Contention.MaxAttempts)
-            {
-                await Contention.DelayAsync(attempt, cancellationToken);
-            }
+            if (row?.TryGetValue(name, out var value) == true && value is not null) next[name] = value;
         }
+        if (budget is not null && !HasBudget(row))
+        {
+            // Spend is kept only while a budget is set: one just set starts from the
+            // month's cost rows recorded so far. The thresholds that alerted this month
+            // (before the budget was removed) stay crossed: each alerts once a month.
+            var month = MonthOf(clock.GetUtcNow());
+            next[Month] = month;
+            next[SpendMicros] = await MonthSpendAsync(projectId, month, cancellationToken);
+            next[Crossed] = row?.GetString(Month) == month ? row.GetString(Crossed) ?? "" : "";
+        }
+        if (budget is not null) next[Budget] = budget.ToJson().ToJsonString();
+        if (callbacks is not null) next[Callbacks] = callbacks;
+        return row is null
+            ? new(TableTransactionActionType.Add, next)
+            : new(TableTransactionActionType.UpdateReplace, next, row.ETag);
     }
 
     /// <summary>What <c>GET .../budget</c> answers: this month's spend, the limit and the thresholds crossed.</summary>

@@ -83,6 +83,40 @@ public static class OutboxFields
 /// </summary>
 public sealed partial class CallbackOutbox(LedgerStorage storage, TimeProvider clock, ILogger<CallbackOutbox> logger)
 {
+    /// <summary>The outbox records between two row keys, as shown to readers: never a secret.</summary>
+    public async Task<JsonArray> ShowRangeAsync(string projectId, string from, string to, CancellationToken cancellationToken)
+    {
+        var filter = TableClient.CreateQueryFilter($"PartitionKey eq {projectId} and RowKey ge {from} and RowKey lt {to}");
+        var items = new JsonArray();
+        await foreach (var row in storage.Table.QueryAsync<TableEntity>(filter, cancellationToken: cancellationToken))
+        {
+            items.Add(Show(row));
+        }
+        return items;
+    }
+
+    public static JsonObject Show(TableEntity row)
+    {
+        string? Time(string name) => row.GetDateTimeOffset(name) is { } t ? RunRules.Timestamp(t) : null;
+        return new JsonObject
+        {
+            ["deliveryId"] = row.GetString(OutboxFields.DeliveryId),
+            ["event"] = row.GetString(OutboxFields.Event),
+            ["url"] = row.GetString(OutboxFields.Url),
+            ["state"] = row.GetString(OutboxFields.State),
+            ["attempts"] = row.GetInt32(OutboxFields.Attempts) ?? 0,
+            ["createdAt"] = Time(OutboxFields.CreatedAt),
+            ["lastAttemptAt"] = Time(OutboxFields.LastAttemptAt),
+            ["nextAttemptAt"] = row.GetString(OutboxFields.State) == OutboxFields.Pending ? Time(OutboxFields.NextAttemptAt) : null,
+            ["deliveredAt"] = Time(OutboxFields.DeliveredAt),
+            ["lastOutcome"] = row.GetString(OutboxFields.LastOutcome),
+            ["responseExcerpt"] = row.GetString(OutboxFields.ResponseExcerpt),
+            ["history"] = row.GetString(OutboxFields.History) is { } h ? JsonNode.Parse(h) : new JsonArray(),
+            ["body"] = DocumentColumns.Read(row, OutboxFields.BodyPrefix),
+        };
+    }
+
+
     /// <summary>The records a save of <paramref name="run"/> raises (<paramref name="change"/>): it became final, or stale.</summary>
     public IReadOnlyList<CallbackRecord> ForRunChange(RunRecord run, RunChange change)
     {

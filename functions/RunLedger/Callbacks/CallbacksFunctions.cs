@@ -17,7 +17,7 @@ namespace RunLedger.Callbacks;
 /// GET   projects/{projectId}/runs/{runId}/callbacks  ListRunCallbacks   deliveries, attempts, outcomes
 /// </code>
 /// </summary>
-public sealed class CallbacksFunctions(CallbackDelivery delivery, RunStore runs, LedgerStorage storage, TimeProvider clock)
+public sealed class CallbacksFunctions(CallbackDelivery delivery, CallbackOutbox outbox, RunStore runs, TimeProvider clock)
 {
     public const string DeliverFunctionName = "DeliverCallback";
     public const string SweepFunctionName = "SweepCallbacks";
@@ -27,7 +27,7 @@ public sealed class CallbacksFunctions(CallbackDelivery delivery, RunStore runs,
         [QueueTrigger("%RunLedger__CallbacksQueue%", Connection = "AzureWebJobsStorage")] string message,
         FunctionContext context, CancellationToken cancellationToken)
     {
-        var (messageId, dequeueCount, insertedAt) = Hosting.QueueMessageInfo.From(context, clock);
+        var (messageId, dequeueCount, insertedAt) = QueueMessageInfo.From(context, clock);
         await delivery.HandleAsync(message, messageId, insertedAt, dequeueCount, cancellationToken);
     }
 
@@ -44,42 +44,9 @@ public sealed class CallbacksFunctions(CallbackDelivery delivery, RunStore runs,
         [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "projects/{projectId}/runs/{runId}/callbacks")] HttpRequest request,
         string projectId, string runId, CancellationToken cancellationToken)
     {
-        await RunsFunctions.FindAsync(runs, projectId, runId, cancellationToken);
+        await runs.GetExistingAsync(projectId, runId, cancellationToken);
         var (from, to) = Keys.CallbackRange(runId);
-        var items = await ListAsync(storage.Table, projectId, from, to, cancellationToken);
+        var items = await outbox.ShowRangeAsync(projectId, from, to, cancellationToken);
         return TypedResults.Ok(CallbackUrls.ForReader(request, new JsonObject { ["projectId"] = projectId, ["runId"] = runId, ["items"] = items }));
-    }
-
-    /// <summary>The outbox records between two row keys, as shown to readers: never a secret.</summary>
-    public static async Task<JsonArray> ListAsync(TableClient table, string projectId, string from, string to, CancellationToken cancellationToken)
-    {
-        var filter = TableClient.CreateQueryFilter($"PartitionKey eq {projectId} and RowKey ge {from} and RowKey lt {to}");
-        var items = new JsonArray();
-        await foreach (var row in table.QueryAsync<TableEntity>(filter, cancellationToken: cancellationToken))
-        {
-            items.Add(Show(row));
-        }
-        return items;
-    }
-
-    public static JsonObject Show(TableEntity row)
-    {
-        string? Time(string name) => row.GetDateTimeOffset(name) is { } t ? RunRules.Timestamp(t) : null;
-        return new JsonObject
-        {
-            ["deliveryId"] = row.GetString(OutboxFields.DeliveryId),
-            ["event"] = row.GetString(OutboxFields.Event),
-            ["url"] = row.GetString(OutboxFields.Url),
-            ["state"] = row.GetString(OutboxFields.State),
-            ["attempts"] = row.GetInt32(OutboxFields.Attempts) ?? 0,
-            ["createdAt"] = Time(OutboxFields.CreatedAt),
-            ["lastAttemptAt"] = Time(OutboxFields.LastAttemptAt),
-            ["nextAttemptAt"] = row.GetString(OutboxFields.State) == OutboxFields.Pending ? Time(OutboxFields.NextAttemptAt) : null,
-            ["deliveredAt"] = Time(OutboxFields.DeliveredAt),
-            ["lastOutcome"] = row.GetString(OutboxFields.LastOutcome),
-            ["responseExcerpt"] = row.GetString(OutboxFields.ResponseExcerpt),
-            ["history"] = row.GetString(OutboxFields.History) is { } h ? JsonNode.Parse(h) : new JsonArray(),
-            ["body"] = DocumentColumns.Read(row, OutboxFields.BodyPrefix),
-        };
     }
 }

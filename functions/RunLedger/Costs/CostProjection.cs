@@ -34,17 +34,15 @@ public sealed class CostProjection(LedgerStorage storage)
     public async Task SyncAsync(Snapshot run, CancellationToken cancellationToken)
     {
         var (p, r, completed, cost, tokens) = (run.ProjectId, run.RunId, run.CompletedAt, run.CostMicros, run.Tokens);
-        var ticks = completed.UtcTicks.ToString("D19", System.Globalization.CultureInfo.InvariantCulture);
-        var inverted = (long.MaxValue - cost).ToString("D19", System.Globalization.CultureInfo.InvariantCulture);
-        string[] keys = [$"done|{ticks}|{p}|{r}", $"pdone|{p}|{ticks}|{r}", $"top|{inverted}|{p}|{r}", $"ptop|{p}|{inverted}|{r}"];
+        var keys = Keys.AnalyticsRows(p, r, completed, cost);
 
         for (var attempt = 1; ; attempt++)
         {
-            var head = await storage.Table.FindAsync(Keys.CostsPartition, $"run|{p}|{r}", cancellationToken);
+            var head = await storage.Table.FindAsync(Keys.CostsPartition, Keys.AnalyticsHeadRow(p, r), cancellationToken);
             if (head is not null && (head.GetInt64("Version") ?? 0) >= run.Version) return;
 
             var actions = new List<TableTransactionAction>();
-            var next = new TableEntity(Keys.CostsPartition, $"run|{p}|{r}")
+            var next = new TableEntity(Keys.CostsPartition, Keys.AnalyticsHeadRow(p, r))
             {
                 ["Version"] = run.Version,
                 ["Keys"] = string.Join('\n', keys),

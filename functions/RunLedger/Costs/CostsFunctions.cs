@@ -34,7 +34,7 @@ public sealed class CostsFunctions(RunStore runs, LedgerStorage storage)
         string projectId, string runId, CancellationToken cancellationToken)
     {
         var context = request.HttpContext;
-        var run = await RunsFunctions.FindAsync(runs, projectId, runId, cancellationToken);
+        var run = await runs.GetExistingAsync(projectId, runId, cancellationToken);
         var invoice = run.Document["invoice"]?.AsObject()
             ?? Invoice.Build(run.Costs["lines"]?.AsObject() ?? [], CostLedger.MarkupRate(run.Document));
 
@@ -44,7 +44,7 @@ public sealed class CostsFunctions(RunStore runs, LedgerStorage storage)
         }
 
         var filter = TableClient.CreateQueryFilter(
-            $"PartitionKey eq {projectId} and RowKey gt {Keys.CostRow(runId, 0)} and RowKey lt {Keys.CostRow(runId, 9_999_999_999)}");
+            $"PartitionKey eq {projectId} and RowKey ge {Keys.RunCostRange(runId).From} and RowKey lt {Keys.RunCostRange(runId).To}");
         var rows = new JsonArray();
         await foreach (var entity in storage.Table.QueryAsync<TableEntity>(filter, 1000, null, cancellationToken))
         {
@@ -106,14 +106,14 @@ public sealed class CostsFunctions(RunStore runs, LedgerStorage storage)
         CancellationToken cancellationToken)
     {
         string? projectId = request.Query["projectId"], from = request.Query["from"], to = request.Query["to"];
-        if (projectId is not null) RunsFunctions.CheckProject(projectId);
+        if (projectId is not null) RouteIds.CheckProject(projectId);
         var start = ParseTime(from, "from", endOfDay: false) ?? DateTimeOffset.MinValue;
         var end = ParseTime(to, "to", endOfDay: true) ?? DateTimeOffset.MaxValue;
         if (start > end) throw LedgerException.BadRequest("'from' is later than 'to'.");
 
-        var prefix = projectId is null ? "done|" : $"pdone|{projectId}|";
+        var (first, after) = Keys.CompletedRange(projectId, start, end);
         var filter = TableClient.CreateQueryFilter(
-            $"PartitionKey eq {Keys.CostsPartition} and RowKey ge {prefix + Ticks(start)} and RowKey lt {prefix + Ticks(end) + "}"}");
+            $"PartitionKey eq {Keys.CostsPartition} and RowKey ge {first} and RowKey lt {after}");
         long count = 0, micros = 0, tokens = 0;
         await foreach (var row in storage.Table.QueryAsync<TableEntity>(filter, 1000, ["CostMicros", "Tokens"], cancellationToken))
         {
@@ -146,10 +146,10 @@ public sealed class CostsFunctions(RunStore runs, LedgerStorage storage)
         CancellationToken cancellationToken)
     {
         string? projectId = request.Query["projectId"];
-        if (projectId is not null) RunsFunctions.CheckProject(projectId);
+        if (projectId is not null) RouteIds.CheckProject(projectId);
         var take = QueryValues.Limit(request.Query["limit"], DefaultTop, MaxTop);
-        var prefix = projectId is null ? "top|" : $"ptop|{projectId}|";
-        var filter = TableClient.CreateQueryFilter($"PartitionKey eq {Keys.CostsPartition} and RowKey gt {prefix} and RowKey lt {prefix[..^1] + "}"}");
+        var (first, after) = Keys.CostliestRange(projectId);
+        var filter = TableClient.CreateQueryFilter($"PartitionKey eq {Keys.CostsPartition} and RowKey gt {first} and RowKey lt {after}");
         var (rows, _) = await TablePaging.ReadAsync(storage.Table, filter, take, null, cancellationToken);
         var items = new JsonArray();
         foreach (var row in rows)
@@ -167,8 +167,6 @@ public sealed class CostsFunctions(RunStore runs, LedgerStorage storage)
         }
         return TypedResults.Ok(new JsonObject { ["items"] = items });
     }
-
-    private static string Ticks(DateTimeOffset at) => at.UtcTicks.ToString("D19", CultureInfo.InvariantCulture);
 
     /// <summary>
     /// A bound of the window, both ends inclusive. A date and time is exact; a date alone means its

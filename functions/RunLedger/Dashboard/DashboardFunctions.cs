@@ -29,7 +29,7 @@ public static class DashboardFunctions
         [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "dashboard/projects/{projectId}")] HttpRequest request,
         string projectId)
     {
-        RunsFunctions.CheckProject(projectId);
+        RouteIds.CheckProject(projectId);
         return DashboardSite.Serve(request.HttpContext, "project.html");
     }
 
@@ -43,7 +43,7 @@ public static class DashboardFunctions
         [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "dashboard/projects/{projectId}/runs/{runId}")] HttpRequest request,
         string projectId, string runId)
     {
-        RunsFunctions.CheckIds(projectId, runId);
+        RouteIds.CheckRun(projectId, runId);
         return DashboardSite.Serve(request.HttpContext, "run.html");
     }
 

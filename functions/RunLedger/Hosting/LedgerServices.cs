@@ -27,6 +27,10 @@ public static class LedgerServices
     /// Everything the ledger's functions use, on any host: the Functions worker (Program.cs),
     /// and tests and tools that drive the handlers directly.
     /// </summary>
+    /// <summary>The ledger's storage outside the app (tools, tests), through the app's own registration.</summary>
+    public static Ledger.LedgerStorage Storage(IConfiguration configuration, Action<IServiceCollection>? configure = null) =>
+        Build(configuration, configure).GetRequiredService<Ledger.LedgerStorage>();
+
     public static IServiceCollection AddRunLedger(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddOptions<LedgerOptions>().Bind(configuration.GetSection(LedgerOptions.Section)).ValidateOnStart();
@@ -57,6 +61,7 @@ public static class LedgerServices
         services.AddSingleton<Callbacks.CallbackSender>();
         services.AddSingleton<Callbacks.CallbackDelivery>();
         services.AddSingleton<Budgets.BudgetLedger>();
+        services.AddSingleton<Projects.ProjectConfigs>();
         services.AddSingleton<Lifecycle.RunCanceller>();
         services.AddSingleton<Lifecycle.StaleSweep>();
         services.AddSingleton<Lifecycle.RetentionPurge>();

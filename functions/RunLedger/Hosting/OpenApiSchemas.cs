@@ -117,7 +117,7 @@ public static class OpenApiSchemas
             ("remainingUsd", Nullable(Exact("Negative once over the limit; null without a budget."))),
             ("alerts", Array(Ref("CallbackDelivery"), "This month's budget alert deliveries."))),
 
-        ["CallbackDelivery"] = Obj("One callback delivery and its attempts (Callbacks/CallbacksFunctions.Show). A read-only link sees the URL's origin only.",
+        ["CallbackDelivery"] = Obj("One callback delivery and its attempts (Callbacks/CallbackOutbox.Show). A read-only link sees the URL's origin only.",
             ["deliveryId", "event", "url", "state", "attempts", "createdAt", "lastAttemptAt", "nextAttemptAt", "deliveredAt", "lastOutcome", "responseExcerpt", "history", "body"],
             ("deliveryId", Str()),
             ("event", Enum([.. Callbacks.CallbackConfig.Events])),

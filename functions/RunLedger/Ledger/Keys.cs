@@ -165,6 +165,55 @@ public static partial class Keys
         return (new DateTimeOffset(ticks, TimeSpan.Zero), parts[1], parts[2]);
     }
 
+    /// <summary>The first key after every key that starts with <paramref name="prefix"/> (which ends in '|', and '}' follows '|').</summary>
+    public static string PrefixEnd(string prefix) => prefix[..^1] + "}";
+
+    /// <summary>
+    /// A run's rows of one kind (events, event-id markers, cost rows, callback records), which
+    /// retention deletes with it: <c>[{kind}|{runId}|, {kind}|{runId}})</c>.
+    /// </summary>
+    public static IEnumerable<(string From, string To)> RunChildRanges(string runId) =>
+        new[] { $"evt|{runId}|", $"eid|{runId}|", $"cost|{runId}|", $"cb|{runId}|" }.Select(prefix => (prefix, PrefixEnd(prefix)));
+
+    /// <summary>Every idempotency record of a project: <c>[idem|, idem})</c>.</summary>
+    public static (string From, string To) IdempotencyRange() => ("idem|", "idem}");
+
+    /// <summary>Every cost row of one run: <c>[cost|{runId}|, cost|{runId}})</c>.</summary>
+    public static (string From, string To) RunCostRange(string runId) => ($"cost|{runId}|", $"cost|{runId}}}");
+
+    // Cost analytics, in CostsPartition: per completed run a head row naming its four entries,
+    // which order runs by completion time and by cost, across projects and within one.
+
+    /// <summary>The analytics head of a completed run: <c>run|{projectId}|{runId}</c>.</summary>
+    public static string AnalyticsHeadRow(string projectId, string runId) => $"run|{projectId}|{runId}";
+
+    /// <summary>
+    /// A completed run's analytics entries: by completion time (<c>done|</c>, within the project
+    /// <c>pdone|</c>) and by cost, costliest first (<c>top|</c>, <c>ptop|</c>).
+    /// </summary>
+    public static string[] AnalyticsRows(string projectId, string runId, DateTimeOffset completedAt, long costMicros)
+    {
+        var ticks = Ticks(completedAt);
+        var inverted = (long.MaxValue - costMicros).ToString("D19", System.Globalization.CultureInfo.InvariantCulture);
+        return [$"done|{ticks}|{projectId}|{runId}", $"pdone|{projectId}|{ticks}|{runId}", $"top|{inverted}|{projectId}|{runId}", $"ptop|{projectId}|{inverted}|{runId}"];
+    }
+
+    /// <summary>The analytics entries of runs completed from <paramref name="from"/> to <paramref name="to"/> (both inclusive), of one project or all.</summary>
+    public static (string From, string To) CompletedRange(string? projectId, DateTimeOffset from, DateTimeOffset to)
+    {
+        var prefix = projectId is null ? "done|" : $"pdone|{projectId}|";
+        return (prefix + Ticks(from), prefix + Ticks(to) + "}");
+    }
+
+    /// <summary>The by-cost analytics entries, costliest first, of one project or all.</summary>
+    public static (string From, string To) CostliestRange(string? projectId)
+    {
+        var prefix = projectId is null ? "top|" : $"ptop|{projectId}|";
+        return (prefix, PrefixEnd(prefix));
+    }
+
+    private static string Ticks(DateTimeOffset at) => at.UtcTicks.ToString("D19", System.Globalization.CultureInfo.InvariantCulture);
+
     public static string Hash(string value) =>
         Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(value)));
 }

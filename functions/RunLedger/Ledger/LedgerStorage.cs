@@ -15,10 +15,6 @@ public sealed class LedgerStorage(TableServiceClient tables, QueueServiceClient 
     public QueueClient ProgressPoison { get; } = queues.GetQueueClient(options.Value.ProgressQueue + "-poison");
     public QueueClient Callbacks { get; } = queues.GetQueueClient(options.Value.CallbacksQueue);
 
-    /// <summary>The ledger's storage outside the app (tools, tests), through the app's own registration.</summary>
-    public static LedgerStorage Create(IConfiguration configuration, Action<IServiceCollection>? configure = null) =>
-        Hosting.LedgerServices.Build(configuration, configure).GetRequiredService<LedgerStorage>();
-
     public async Task CreateIfNotExistsAsync(CancellationToken cancellationToken)
     {
         await Table.CreateIfNotExistsAsync(cancellationToken);

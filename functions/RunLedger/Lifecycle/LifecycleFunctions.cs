@@ -35,10 +35,10 @@ public sealed class LifecycleFunctions(RunCanceller canceller, StaleSweep sweep,
         [HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "projects/{projectId}/runs/{runId}/cancel")] HttpRequest request,
         string projectId, string runId, CancellationToken cancellationToken)
     {
-        RunsFunctions.CheckIds(projectId, runId);
+        RouteIds.CheckRun(projectId, runId);
         var reason = ParseReason(await JsonBody.ReadOptionalObjectAsync(request, cancellationToken));
         var (run, _) = await canceller.CancelAsync(projectId, runId, reason, cancellationToken);
-        return RunsFunctions.WithETag(request.HttpContext, run, TypedResults.Ok(links.Stamp(request, run.Document)));
+        return TypedResults.Ok(links.Stamp(request, run.Document)).WithETag(request.HttpContext, run.ETag);
     }
 
     private static string? ParseReason(JsonObject body)
@@ -64,7 +64,7 @@ public sealed class LifecycleFunctions(RunCanceller canceller, StaleSweep sweep,
         [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "projects/{projectId}/runs/counts")] HttpRequest request,
         string projectId, CancellationToken cancellationToken)
     {
-        RunsFunctions.CheckProject(projectId);
+        RouteIds.CheckProject(projectId);
         var row = await storage.Table.FindAsync(projectId, Keys.CountsRow, cancellationToken);
         // No row: no runs, or only runs stored before counts were kept (the next status change writes it).
         var counts = row is not null ? RunCounts.From(row) : await RunCounts.RecountAsync(storage.Table, projectId, cancellationToken);

@@ -158,10 +158,9 @@ public sealed partial class RetentionPurge(RunStore runs, LedgerStorage storage,
     {
         var (p, r) = (run.ProjectId, run.RunId);
         var keys = new List<string>();
-        foreach (var prefix in new[] { $"evt|{r}|", $"eid|{r}|", $"cost|{r}|", $"cb|{r}|" })
+        foreach (var (from, to) in Keys.RunChildRanges(r))
         {
-            // '}' follows '|', so [prefix, prefix without '|' + '}') is exactly the run's rows of that kind.
-            var filter = TableClient.CreateQueryFilter($"PartitionKey eq {p} and RowKey ge {prefix} and RowKey lt {prefix[..^1] + "}"}");
+            var filter = TableClient.CreateQueryFilter($"PartitionKey eq {p} and RowKey ge {from} and RowKey lt {to}");
             await foreach (var row in Table.QueryAsync<TableEntity>(filter, 1000, ["RowKey"], cancellationToken)) keys.Add(row.RowKey);
         }
         if (await Table.FindAsync(p, Keys.ActiveRow(r), cancellationToken) is not null) keys.Add(Keys.ActiveRow(r));
@@ -173,7 +172,8 @@ public sealed partial class RetentionPurge(RunStore runs, LedgerStorage storage,
         else
         {
             // Runs stored before the record's key was kept on the run: find it by the run id it names.
-            var filter = TableClient.CreateQueryFilter($"PartitionKey eq {p} and RowKey ge {"idem|"} and RowKey lt {"idem}"} and RunId eq {r}");
+            var (from, to) = Keys.IdempotencyRange();
+            var filter = TableClient.CreateQueryFilter($"PartitionKey eq {p} and RowKey ge {from} and RowKey lt {to} and RunId eq {r}");
             await foreach (var row in Table.QueryAsync<TableEntity>(filter, 1000, ["RowKey"], cancellationToken)) keys.Add(row.RowKey);
         }
         return keys;

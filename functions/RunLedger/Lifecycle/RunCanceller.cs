@@ -20,7 +20,7 @@ public sealed partial class RunCanceller(
     {
         for (var attempt = 1; ; attempt++)
         {
-            var run = await Runs.RunsFunctions.FindAsync(runs, projectId, runId, cancellationToken);
+            var run = await runs.GetExistingAsync(projectId, runId, cancellationToken);
             if (run.Status == RunStatus.Cancelled) return (run, false);
             if (RunStatus.IsTerminal(run.Status))
             {
@@ -52,6 +52,6 @@ public sealed partial class RunCanceller(
         }
     }
 
-    [LoggerMessage(EventId = 6001, Level = LogLevel.Information, Message = "Run {RunId} of project {ProjectId} cancelled")]
+    [LoggerMessage(EventId = 6301, Level = LogLevel.Information, Message = "Run {RunId} of project {ProjectId} cancelled")]
     private static partial void LogCancelled(ILogger logger, string projectId, string runId);
 }

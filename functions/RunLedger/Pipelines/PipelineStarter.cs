@@ -16,7 +16,7 @@ namespace RunLedger.Pipelines;
 public sealed partial class PipelineStarter(
     RunStore runs,
     LedgerStorage storage,
-    Callbacks.CallbackEnvironment environment,
+    Projects.ProjectConfigs configs,
     TimeProvider clock,
     ILogger<PipelineStarter> logger)
 {
@@ -38,11 +38,10 @@ public sealed partial class PipelineStarter(
         }
 
         var now = clock.GetUtcNow();
-        var stored = await runs.GetConfigAsync(request.ProjectId, cancellationToken);
+        var stored = await configs.GetAsync(request.ProjectId, cancellationToken);
         var merged = JsonMerge.Merge(stored, request.Config);
-        // The snapshot is what the run will call back with and alert on: checked as a whole.
-        Callbacks.CallbackConfig.Check(merged, "config", environment.IsDevelopment);
-        Budgets.BudgetConfig.Parse(merged, "config");
+        // The snapshot is what the run will bill, call back with and alert on: checked as a whole.
+        configs.Check(merged, "config");
         // Secrets stay out of the run (and of the job agents receive): a row of their own.
         var (snapshot, secrets) = Callbacks.CallbackConfig.Split(merged);
         var dossierId = request.DossierId ?? RunIds.NewDossierId(now);
@@ -151,7 +150,7 @@ public sealed partial class PipelineStarter(
             ["projectId"] = run.ProjectId,
             ["runId"] = run.RunId,
             ["dossierId"] = d["dossierId"]?.DeepClone(),
-            ["statusUrl"] = RunsFunctions.RunPath(run.ProjectId, run.RunId),
+            ["statusUrl"] = RunIds.StatusPath(run.ProjectId, run.RunId),
             ["seedData"] = d["seedData"]?.DeepClone(),
             ["config"] = d["configSnapshot"]?.DeepClone(),
         };

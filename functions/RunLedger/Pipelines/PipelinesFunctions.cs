@@ -33,7 +33,7 @@ public sealed class PipelinesFunctions(PipelineStarter starter, Credentials cred
         var start = StartRequest.Parse(body);
         AccessMiddleware.CallerOf(request.HttpContext).Demand(credentials, Need.Write, start.ProjectId, null);
         var run = await starter.StartAsync(start, idempotencyKey, cancellationToken);
-        return RunsFunctions.WithETag(request.HttpContext, run,
-            TypedResults.Accepted(RunsFunctions.RunPath(run.ProjectId, run.RunId), links.Stamp(request, run.Document)));
+        return TypedResults.Accepted(RunIds.StatusPath(run.ProjectId, run.RunId), links.Stamp(request, run.Document))
+            .WithETag(request.HttpContext, run.ETag);
     }
 }

@@ -51,12 +51,6 @@ public sealed record StartRequest(
               ?? throw LedgerException.BadRequest($"'triggeredBy' must be one of {string.Join(", ", RunRules.TriggerSources)}.")
             : "api";
 
-        if (JsonBody.OptionalObject(body, "config") is { } config)
-        {
-            Costs.CostLedger.CheckInvoiceSettings(config, "config.invoice");
-            Lifecycle.ActiveRuns.CheckPipelineSettings(config, "config.pipeline");
-        }
-
         return new StartRequest(
             projectId!,
             runId,

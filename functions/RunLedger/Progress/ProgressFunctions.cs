@@ -3,7 +3,6 @@ using System.Globalization;
 using System.Text.Json.Nodes;
 using Microsoft.Azure.Functions.Worker;
 using Microsoft.Extensions.Options;
-using RunLedger.Hosting;
 using RunLedger.Http;
 using RunLedger.Ledger;
 using RunLedger.Runs;
@@ -35,7 +34,7 @@ public sealed class ProgressFunctions(
         [QueueTrigger("%RunLedger__ProgressQueue%", Connection = "AzureWebJobsStorage")] string message,
         FunctionContext context, CancellationToken cancellationToken)
     {
-        var (messageId, dequeueCount, insertedAt) = Hosting.QueueMessageInfo.From(context, clock);
+        var (messageId, dequeueCount, insertedAt) = QueueMessageInfo.From(context, clock);
 
         if (await processor.ProcessAsync(message, messageId, insertedAt, dequeueCount, cancellationToken) is { } retryBecause)
         {
@@ -62,7 +61,7 @@ public sealed class ProgressFunctions(
         [HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "projects/{projectId}/runs/{runId}/progress")] HttpRequest request,
         string projectId, string runId, CancellationToken cancellationToken)
     {
-        RunsFunctions.CheckIds(projectId, runId);
+        RouteIds.CheckRun(projectId, runId);
         var body = await JsonBody.ReadObjectAsync(request, cancellationToken);
         foreach (var (name, value) in new[] { ("projectId", projectId), ("runId", runId) })
         {
@@ -81,7 +80,7 @@ public sealed class ProgressFunctions(
         {
             ReportOutcome.RunNotFound => throw LedgerException.NotFound($"Run '{runId}' does not exist in project '{projectId}'."),
             ReportOutcome.Duplicate => TypedResults.Ok(new JsonObject { ["eventId"] = report.EventId, ["duplicate"] = true, ["runStatus"] = runStatus }),
-            _ => TypedResults.Accepted(RunsFunctions.RunPath(projectId, runId) + "/events",
+            _ => TypedResults.Accepted(RunIds.StatusPath(projectId, runId) + "/events",
                 new JsonObject { ["eventId"] = report.EventId, ["seq"] = sequence, ["duplicate"] = false, ["runStatus"] = runStatus }),
         };
     }
@@ -101,13 +100,13 @@ public sealed class ProgressFunctions(
         if (request.Headers.Accept.ToString().Contains("text/event-stream", StringComparison.OrdinalIgnoreCase))
         {
             // A run this instance already streams needs no read to join: its poller read it within the second.
-            RunsFunctions.CheckIds(projectId, runId);
-            var known = live.Peek(projectId, runId) ?? LiveState.Of(await RunsFunctions.FindAsync(runs, projectId, runId, cancellationToken));
+            RouteIds.CheckRun(projectId, runId);
+            var known = live.Peek(projectId, runId) ?? LiveState.Of(await runs.GetExistingAsync(projectId, runId, cancellationToken));
             await ServerSentEvents.WriteAsync(request.HttpContext, projectId, runId, known, From(request), live, events, options.Value, cancellationToken);
             return TypedResults.Empty;
         }
 
-        await RunsFunctions.FindAsync(runs, projectId, runId, cancellationToken);
+        await runs.GetExistingAsync(projectId, runId, cancellationToken);
         var from = From(request);
         var pageSize = QueryValues.Limit(request.Query["limit"], DefaultEventPage, EventStore.MaxPageSize);
         var (items, more) = await events.ListAsync(projectId, runId, from, pageSize, cancellationToken);
@@ -121,14 +120,14 @@ public sealed class ProgressFunctions(
 
     [Function("ListDeadLetters")]
     [Access(Need.Admin)]
-    [Query("limit", Maximum = RunsFunctions.MaxPageSize, Default = RunsFunctions.DefaultPageSize), Query("continuationToken")]
+    [Query("limit", Maximum = QueryValues.MaxPageSize, Default = QueryValues.DefaultPageSize), Query("continuationToken")]
     [Answers(200, "DeadLetterList")]
     [Problems(400, 503)]
     public async Task<IResult> ListDeadLetters(
         [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "deadletters")] HttpRequest request,
         CancellationToken cancellationToken)
     {
-        var pageSize = QueryValues.Limit(request.Query["limit"], RunsFunctions.DefaultPageSize, RunsFunctions.MaxPageSize);
+        var pageSize = QueryValues.Limit(request.Query["limit"], QueryValues.DefaultPageSize, QueryValues.MaxPageSize);
         string? after = null;
         if ((string?)request.Query["continuationToken"] is { } token)
         {

@@ -1,7 +1,6 @@
 using RunLedger.Access;
 using Microsoft.Azure.Functions.Worker;
 using RunLedger.Http;
-using RunLedger.Runs;
 
 namespace RunLedger.Projects;
 
@@ -13,7 +12,7 @@ namespace RunLedger.Projects;
 /// PUT projects/{projectId}/config   PutProjectConfig
 /// </code>
 /// </summary>
-public sealed class ConfigFunctions(RunStore store, Budgets.BudgetLedger budgets, Callbacks.CallbackEnvironment environment)
+public sealed class ConfigFunctions(ProjectConfigs configs)
 {
     [Function("GetProjectConfig")]
     [Access(Need.Write)]
@@ -23,8 +22,8 @@ public sealed class ConfigFunctions(RunStore store, Budgets.BudgetLedger budgets
         [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "projects/{projectId}/config")] HttpRequest request,
         string projectId, CancellationToken cancellationToken)
     {
-        RunsFunctions.CheckProject(projectId);
-        var config = await store.GetConfigAsync(projectId, cancellationToken)
+        RouteIds.CheckProject(projectId);
+        var config = await configs.GetAsync(projectId, cancellationToken)
             ?? throw LedgerException.NotFound($"Project '{projectId}' has no stored config.");
         return TypedResults.Ok(config);
     }
@@ -38,12 +37,9 @@ public sealed class ConfigFunctions(RunStore store, Budgets.BudgetLedger budgets
         [HttpTrigger(AuthorizationLevel.Anonymous, "put", Route = "projects/{projectId}/config")] HttpRequest request,
         string projectId, CancellationToken cancellationToken)
     {
-        RunsFunctions.CheckProject(projectId);
+        RouteIds.CheckProject(projectId);
         var config = await JsonBody.ReadObjectAsync(request, cancellationToken);
-        Costs.CostLedger.CheckInvoiceSettings(config, "invoice");
-        Lifecycle.ActiveRuns.CheckPipelineSettings(config, "pipeline");
-        Callbacks.CallbackConfig.Check(config, "", environment.IsDevelopment);
-        await budgets.PutConfigAsync(projectId, config, cancellationToken);
+        await configs.PutAsync(projectId, config, cancellationToken);
         return TypedResults.Ok(config);
     }
 }

@@ -20,6 +20,9 @@ public static class RunIds
     public static string NewDossierId(DateTimeOffset now) =>
         "DOSS_" + now.UtcDateTime.ToString("yyyyMMdd", CultureInfo.InvariantCulture) + "_" + FourDigits();
 
+    /// <summary>Where a run's status is read: <c>/api/projects/{projectId}/runs/{runId}</c>.</summary>
+    public static string StatusPath(string projectId, string runId) => $"/api/projects/{projectId}/runs/{runId}";
+
     private static string FourDigits() =>
         RandomNumberGenerator.GetInt32(1000, 10000).ToString(CultureInfo.InvariantCulture);
 }

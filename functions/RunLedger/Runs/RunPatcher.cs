@@ -30,7 +30,7 @@ public sealed class RunPatcher(RunStore store, Costs.CostProjection projection, 
     {
         for (var attempt = 1; ; attempt++)
         {
-            var run = await RunsFunctions.FindAsync(store, projectId, runId, cancellationToken);
+            var run = await store.GetExistingAsync(projectId, runId, cancellationToken);
             if (ifMatch is not null && ifMatch != "*" && new ETag(ifMatch) != run.ETag)
             {
                 throw LedgerException.PreconditionFailed(

@@ -1,3 +1,4 @@
+using RunLedger.Http;
 using System.Text;
 using System.Text.Json.Nodes;
 using Azure;
@@ -41,6 +42,14 @@ public sealed class RunStore(LedgerStorage storage, Callbacks.CallbackOutbox out
     {
         var entity = await Table.FindAsync(projectId, Keys.RunRow(runId), cancellationToken);
         return entity is null ? null : FromEntity(entity);
+    }
+
+    /// <summary>The run, after checking the ids: a 400 for an invalid id, a 404 when there is no such run.</summary>
+    public async Task<RunRecord> GetExistingAsync(string projectId, string runId, CancellationToken cancellationToken)
+    {
+        RouteIds.CheckRun(projectId, runId);
+        return await GetAsync(projectId, runId, cancellationToken)
+            ?? throw LedgerException.NotFound($"Run '{runId}' does not exist in project '{projectId}'.");
     }
 
     /// <summary>
@@ -348,19 +357,6 @@ public sealed class RunStore(LedgerStorage storage, Callbacks.CallbackOutbox out
         {
             return null;
         }
-    }
-
-    public async Task<JsonObject?> GetConfigAsync(string projectId, CancellationToken cancellationToken)
-    {
-        var entity = await Table.FindAsync(projectId, Keys.ConfigRow, cancellationToken);
-        return entity is null ? null : DocumentColumns.Read(entity);
-    }
-
-    public async Task PutConfigAsync(string projectId, JsonObject config, CancellationToken cancellationToken)
-    {
-        var entity = new TableEntity(projectId, Keys.ConfigRow);
-        DocumentColumns.Write(entity, config);
-        await Table.UpsertEntityAsync(entity, TableUpdateMode.Replace, cancellationToken);
     }
 
     private static TableEntity RunEntity(RunRecord run)

@@ -18,21 +18,18 @@ namespace RunLedger.Runs;
 /// </summary>
 public sealed class RunsFunctions(RunStore store, RunPatcher patcher, RunLinks links)
 {
-    public const int DefaultPageSize = 20;
-    public const int MaxPageSize = 100;
-
     [Function("ListRuns")]
     [Access(Need.Read)]
-    [Query("limit", Maximum = MaxPageSize, Default = DefaultPageSize), Query("status"), Query("continuationToken")]
+    [Query("limit", Maximum = QueryValues.MaxPageSize, Default = QueryValues.DefaultPageSize), Query("status"), Query("continuationToken")]
     [Answers(200, "RunList")]
     [Problems(400, 503)]
     public async Task<IResult> ListRuns(
         [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "projects/{projectId}/runs")] HttpRequest request,
         string projectId, CancellationToken cancellationToken)
     {
-        CheckProject(projectId);
+        RouteIds.CheckProject(projectId);
         var query = request.Query;
-        var pageSize = QueryValues.Limit(query["limit"], DefaultPageSize, MaxPageSize);
+        var pageSize = QueryValues.Limit(query["limit"], QueryValues.DefaultPageSize, QueryValues.MaxPageSize);
         var statusFilter = (string?)query["status"] is { } status
             ? RunStatus.Normalize(status) ?? throw LedgerException.BadRequest($"'status' must be {RunStatus.Describe()}.")
             : null;
@@ -56,14 +53,14 @@ public sealed class RunsFunctions(RunStore store, RunPatcher patcher, RunLinks l
         [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "projects/{projectId}/runs/latest")] HttpRequest request,
         string projectId, CancellationToken cancellationToken)
     {
-        CheckProject(projectId);
+        RouteIds.CheckProject(projectId);
         var (items, _) = await store.ListAsync(projectId, null, 1, null, cancellationToken);
         if (items.Count == 0)
         {
             throw LedgerException.NotFound($"Project '{projectId}' has no runs.");
         }
-        var run = await FindAsync(store, projectId, (string)items[0]["runId"]!, cancellationToken);
-        return WithETag(request.HttpContext, run, TypedResults.Ok(links.Stamp(request, run.Document)));
+        var run = await store.GetExistingAsync(projectId, (string)items[0]["runId"]!, cancellationToken);
+        return TypedResults.Ok(links.Stamp(request, run.Document)).WithETag(request.HttpContext, run.ETag);
     }
 
     /// <summary>
@@ -80,8 +77,8 @@ public sealed class RunsFunctions(RunStore store, RunPatcher patcher, RunLinks l
         [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "projects/{projectId}/runs/{runId:regex(^(?!latest$|counts$))}")] HttpRequest request,
         string projectId, string runId, CancellationToken cancellationToken)
     {
-        var run = await FindAsync(store, projectId, runId, cancellationToken);
-        return WithETag(request.HttpContext, run, TypedResults.Ok(links.Stamp(request, run.Document)));
+        var run = await store.GetExistingAsync(projectId, runId, cancellationToken);
+        return TypedResults.Ok(links.Stamp(request, run.Document)).WithETag(request.HttpContext, run.ETag);
     }
 
     /// <summary><c>updateRunIndex</c>: deep-merges a partial run, honouring <c>If-Match</c>.</summary>
@@ -94,36 +91,10 @@ public sealed class RunsFunctions(RunStore store, RunPatcher patcher, RunLinks l
         [HttpTrigger(AuthorizationLevel.Anonymous, "patch", Route = "projects/{projectId}/runs/{runId}")] HttpRequest request,
         string projectId, string runId, CancellationToken cancellationToken)
     {
-        CheckIds(projectId, runId);
+        RouteIds.CheckRun(projectId, runId);
         var patch = RunRules.ValidatePatch(await JsonBody.ReadObjectAsync(request, cancellationToken));
         var ifMatch = request.Headers.IfMatch.Count > 0 ? request.Headers.IfMatch.ToString() : null;
         var run = await patcher.PatchAsync(projectId, runId, patch, ifMatch, cancellationToken);
-        return WithETag(request.HttpContext, run, TypedResults.Ok(links.Stamp(request, run.Document)));
-    }
-
-    public static string RunPath(string projectId, string runId) => $"/api/projects/{projectId}/runs/{runId}";
-
-    public static async Task<RunRecord> FindAsync(RunStore store, string projectId, string runId, CancellationToken cancellationToken)
-    {
-        CheckIds(projectId, runId);
-        return await store.GetAsync(projectId, runId, cancellationToken)
-            ?? throw LedgerException.NotFound($"Run '{runId}' does not exist in project '{projectId}'.");
-    }
-
-    public static void CheckProject(string projectId)
-    {
-        if (Keys.Problem("projectId", projectId) is { } problem) throw LedgerException.BadRequest(problem);
-    }
-
-    public static void CheckIds(string projectId, string runId)
-    {
-        CheckProject(projectId);
-        if (Keys.Problem("runId", runId) is { } problem) throw LedgerException.BadRequest(problem);
-    }
-
-    public static IResult WithETag(HttpContext context, RunRecord run, IResult result)
-    {
-        context.Response.Headers.ETag = run.ETag.ToString("H");
-        return result;
+        return TypedResults.Ok(links.Stamp(request, run.Document)).WithETag(request.HttpContext, run.ETag);
     }
 }

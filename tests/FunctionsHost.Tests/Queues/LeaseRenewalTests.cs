@@ -14,8 +14,10 @@ public sealed class LeaseRenewalTests
         await using var harness = await FunctionsHostHarness.StartAsync(new FunctionsHostOptions
         {
             AppDirectory = HostFixture.AppDirectory,
-            // A 1 s lease against a 3 s function: without renewal the message would be delivered again.
-            QueueMessageLease = TimeSpan.FromSeconds(1),
+            // A 3 s lease against a 7 s function: without renewal the message would be delivered again
+            // after 3 s. Renewed every second, each renewal may be 2 s late on a busy machine (a 1 s
+            // lease left a third of a second, and CI once saw a second delivery).
+            QueueMessageLease = TimeSpan.FromSeconds(3),
             Settings = new Dictionary<string, string?>
             {
                 ["AzureWebJobsStorage"] = azurite.ConnectionString,
@@ -24,7 +26,7 @@ public sealed class LeaseRenewalTests
                 ["TickSchedule"] = "0 0 0 1 1 *",
             },
         });
-        var text = $"sleep:3000:{Guid.NewGuid():N}";
+        var text = $"sleep:7000:{Guid.NewGuid():N}";
 
         await harness.SendQueueMessageAsync(queue, text);
 

@@ -1,3 +1,4 @@
+using RunLedger.Http;
 using System.Net;
 using System.Text;
 using System.Text.Json.Nodes;

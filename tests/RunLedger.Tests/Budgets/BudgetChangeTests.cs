@@ -23,7 +23,7 @@ public sealed class BudgetChangeTests : ComponentTest
 
     public BudgetChangeTests()
     {
-        App.ConfigureServices = services => services.AddSingleton<TimeProvider>(_clock);
+        App.Clock = _clock;
     }
 
     private async Task PutConfigAsync(string? budget) =>

@@ -34,11 +34,8 @@ public sealed class CallbackLostReplyTests : ComponentTest
             .With("RunLedger:CallbackRetryDelay", "00:00:00.100")
             .With("RunLedger:CallbackMaxRetryDelay", "00:00:00.200")
             .With("RunLedger:CallbackTimeout", "00:00:02");
-        App.ConfigureServices = services =>
-        {
-            services.AddSingleton<TimeProvider>(_clock);
-            services.AddAzureClients(clients => clients.ConfigureDefaults(options => options.AddPolicy(_faults, HttpPipelinePosition.PerRetry)));
-        };
+        App.Clock = _clock;
+        App.WithStoragePolicy(_faults, HttpPipelinePosition.PerRetry);
     }
 
     public override async Task DisposeAsync()

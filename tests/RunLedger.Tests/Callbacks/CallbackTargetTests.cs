@@ -36,11 +36,8 @@ public sealed class CallbackTargetTests : ComponentTest
     {
         await base.InitializeAsync();
         _receiver = await CallbackReceiver.StartAsync();
-        App.ConfigureServices = services =>
-        {
-            services.AddSingleton<IHostResolver>(_resolver);
-            services.AddSingleton<TimeProvider>(_clock);
-        };
+        App.Clock = _clock;
+        App.ConfigureServices = services => services.AddSingleton<IHostResolver>(_resolver);
     }
 
     public override async Task DisposeAsync()

@@ -20,7 +20,7 @@ public sealed class OutboxTests : ComponentTest
 
     public OutboxTests()
     {
-        App.ConfigureServices = services => services.AddSingleton<TimeProvider>(_clock);
+        App.Clock = _clock;
     }
 
     private async Task<List<string>> OutboxKeysAsync(string prefix) =>

@@ -22,11 +22,8 @@ public sealed class RetentionTests : ComponentTest
     public RetentionTests()
     {
         App.With("RunLedger:RetentionDays", "30");
-        App.ConfigureServices = services =>
-        {
-            services.AddSingleton<TimeProvider>(_clock);
-            services.AddAzureClients(clients => clients.ConfigureDefaults(options => options.AddPolicy(_fault, HttpPipelinePosition.PerCall)));
-        };
+        App.Clock = _clock;
+        App.WithStoragePolicy(_fault);
     }
 
     private async Task StartAsync(string projectId, string runId, string? idempotencyKey = null) =>
@@ -138,7 +135,7 @@ public sealed class RetentionTests : ComponentTest
     [Fact]
     public async Task AReportRedeliveredWhileItsRunIsBeingPurgedNeverCountsItsCostAgain()
     {
-        await App.Get<RunLedger.Budgets.BudgetLedger>().PutConfigAsync("p3", JsonNode.Parse("""{"budget":{"monthlyUsd":100}}""")!.AsObject(), default);
+        await App.Get<RunLedger.Projects.ProjectConfigs>().PutAsync("p3", JsonNode.Parse("""{"budget":{"monthlyUsd":100}}""")!.AsObject(), default);
         await StartAsync("p3", "costly");
         var cost = ProgressReport.Parse(JsonNode.Parse(
             """{"projectId":"p3","runId":"costly","agent":"video","usage":{"model":"gpt-4o","costUsd":2}}""")!.AsObject(), "cost-1", _clock.Now);

@@ -17,7 +17,7 @@ public sealed class RunCountsTests : ComponentTest
 
     public RunCountsTests()
     {
-        App.ConfigureServices = services => services.AddSingleton<TimeProvider>(_clock);
+        App.Clock = _clock;
     }
 
     private async Task<JsonObject> CountsAsync(string projectId) =>

@@ -22,11 +22,8 @@ public sealed class StaleSweepTests : ComponentTest
 
     public StaleSweepTests()
     {
-        App.ConfigureServices = services =>
-        {
-            services.AddSingleton<TimeProvider>(_clock);
-            services.AddAzureClients(clients => clients.ConfigureDefaults(options => options.AddPolicy(_queries, HttpPipelinePosition.PerCall)));
-        };
+        App.Clock = _clock;
+        App.WithStoragePolicy(_queries);
     }
 
     private Task<RunRecord> StartRunAsync(string runId, string pipeline = "{}", string projectId = "p1") =>

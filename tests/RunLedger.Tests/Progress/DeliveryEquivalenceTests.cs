@@ -21,7 +21,7 @@ public sealed class DeliveryEquivalenceTests : IAsyncLifetime
     {
         foreach (var app in new[] { CleanApp, MessyApp })
         {
-            app.ConfigureServices = s => s.AddSingleton<TimeProvider>(new FixedClock(Start));
+            app.Clock = new FixedClock(Start);
             await app.InitializeAsync();
             await app.Get<PipelineStarter>().StartAsync(StartRequest.Parse(JsonNode.Parse(
                 """{"projectId":"p1","runId":"r1","dossierId":"DOSS_20260115_4523","seedData":{"topic":"volcanoes"}}""")!.AsObject()), null, default);

@@ -25,7 +25,7 @@ public sealed class MergeOrderTests : IAsyncLifetime
 
     public Task InitializeAsync()
     {
-        _app.ConfigureServices = s => s.AddSingleton<TimeProvider>(_clock);
+        _app.Clock = _clock;
         return _app.InitializeAsync();
     }
 

@@ -17,7 +17,7 @@ public sealed class SharedPollTests : ComponentTest
 
     public SharedPollTests()
     {
-        App.ConfigureServices = _storage.Install;
+        _storage.Install(App);
         App.With("RunLedger:StreamHeartbeat", "00:00:00.500");
     }
 

@@ -14,7 +14,7 @@ public sealed class StorageCostTests : ComponentTest
 
     public StorageCostTests()
     {
-        App.ConfigureServices = _counter.Install;
+        _counter.Install(App);
     }
 
     private static ProgressReport Report(string runId, string eventId, string fields = "") => ProgressReport.Parse(

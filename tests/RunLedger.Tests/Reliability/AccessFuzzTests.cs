@@ -1,3 +1,4 @@
+using RunLedger.Http;
 using System.Text;
 using System.Text.Json.Nodes;
 using RunLedger.Access;

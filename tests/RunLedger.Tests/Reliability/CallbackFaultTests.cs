@@ -79,9 +79,9 @@ public sealed class CallbackFaultTests(ITestOutputHelper output) : ComponentTest
             .With("RunLedger:CallbackMaxRetryDelay", "00:00:00.400")
             .With("RunLedger:CallbackMaxAttempts", MaxAttempts.ToString(System.Globalization.CultureInfo.InvariantCulture))
             .With("RunLedger:CallbackTimeout", "00:00:02");
+        App.Clock = _clock;
         App.ConfigureServices = services =>
         {
-            services.AddSingleton<TimeProvider>(_clock);
             // The SDK's retries as the app sets them (five), sooner apart, to keep the test short.
             services.AddAzureClients(clients => clients.ConfigureDefaults(options =>
             {
@@ -217,7 +217,7 @@ public sealed class CallbackFaultTests(ITestOutputHelper output) : ComponentTest
 
     private async Task<List<JsonObject>> RecordsAsync()
     {
-        var items = await CallbacksFunctions.ListAsync(App.Storage.Table, "p1", "cb|", "cb}", default);
+        var items = await App.Get<CallbackOutbox>().ShowRangeAsync("p1", "cb|", "cb}", default);
         return [.. items.Select(i => i!.AsObject())];
     }
 

@@ -1,3 +1,4 @@
+using RunLedger.Http;
 using System.Diagnostics;
 using System.Text;
 using System.Text.Json.Nodes;

@@ -1,3 +1,5 @@
+using Azure.Core.Pipeline;
+using Microsoft.Extensions.Azure;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using RunLedger.Hosting;
@@ -22,6 +24,31 @@ public sealed class LedgerComponents : IAsyncLifetime
 
     /// <summary>Service changes (a clock, a pipeline policy), applied after the app's registrations.</summary>
     public Action<IServiceCollection>? ConfigureServices { get; set; }
+
+    /// <summary>The clock the app reads instead of the system's (a <see cref="FixedClock"/>, for tests that move time).</summary>
+    public TimeProvider? Clock { get; set; }
+
+    private readonly List<(HttpPipelinePolicy Policy, HttpPipelinePosition Position)> _storagePolicies = [];
+
+    /// <summary>Adds <paramref name="policy"/> to every storage client the app registers: to count requests or inject faults.</summary>
+    public LedgerComponents WithStoragePolicy(HttpPipelinePolicy policy, HttpPipelinePosition position = HttpPipelinePosition.PerCall)
+    {
+        _storagePolicies.Add((policy, position));
+        return this;
+    }
+
+    private void Configure(IServiceCollection services)
+    {
+        if (Clock is not null) services.AddSingleton(Clock);
+        if (_storagePolicies.Count > 0)
+        {
+            services.AddAzureClients(clients => clients.ConfigureDefaults(options =>
+            {
+                foreach (var (policy, position) in _storagePolicies) options.AddPolicy(policy, position);
+            }));
+        }
+        ConfigureServices?.Invoke(services);
+    }
 
     public IServiceProvider Services => _services ??= Build();
 
@@ -69,7 +96,7 @@ public sealed class LedgerComponents : IAsyncLifetime
             ["RunLedger:ProgressQueue"] = ProgressQueue,
             ["RunLedger:CallbacksQueue"] = CallbacksQueue,
         }).AddInMemoryCollection(_settings).Build();
-        var provider = LedgerServices.Build(configuration, ConfigureServices);
+        var provider = LedgerServices.Build(configuration, Configure);
         provider.GetRequiredService<LedgerStorage>().CreateIfNotExistsAsync(default).GetAwaiter().GetResult();
         return provider;
     }

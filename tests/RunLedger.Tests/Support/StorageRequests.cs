@@ -1,7 +1,5 @@
 using Azure.Core;
 using Azure.Core.Pipeline;
-using Microsoft.Extensions.Azure;
-using Microsoft.Extensions.DependencyInjection;
 
 namespace RunLedger.Tests.Support;
 
@@ -14,9 +12,8 @@ public sealed class StorageRequests : HttpPipelineSynchronousPolicy
 {
     public List<string> Requests { get; } = [];
 
-    /// <summary>Adds the recorder to every storage client the app registers.</summary>
-    public void Install(IServiceCollection services) =>
-        services.AddAzureClients(clients => clients.ConfigureDefaults(options => options.AddPolicy(this, HttpPipelinePosition.PerCall)));
+    /// <summary>Adds the recorder to every storage client of <paramref name="app"/>.</summary>
+    public void Install(LedgerComponents app) => app.WithStoragePolicy(this);
 
     /// <summary>The requests so far, copied (the app may be adding to them).</summary>
     public List<string> Snapshot()

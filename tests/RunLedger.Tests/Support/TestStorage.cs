@@ -18,7 +18,7 @@ public static class TestStorage
             ["RunLedger:ProgressQueue"] = progress,
             ["RunLedger:CallbacksQueue"] = callbacks ?? Names.Queue("callbacks"),
         }).Build();
-        return LedgerStorage.Create(configuration, configure);
+        return RunLedger.Hosting.LedgerServices.Storage(configuration, configure);
     }
 
     public static async Task<int> CountAsync(this QueueClient queue) =>

@@ -1,6 +1,6 @@
 using System.Text.Json.Nodes;
 
-namespace RunLedger.Hosting;
+namespace RunLedger.Ledger;
 
 /// <summary>
 /// The queue trigger's settings the ledger needs to know itself, read from the host.json the

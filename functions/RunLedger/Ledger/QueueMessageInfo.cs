@@ -1,7 +1,7 @@
 using System.Globalization;
 using Microsoft.Azure.Functions.Worker;
 
-namespace RunLedger.Hosting;
+namespace RunLedger.Ledger;
 
 /// <summary>What the host tells a queue-triggered function about its message (binding data).</summary>
 public sealed record QueueMessageInfo(string MessageId, long DequeueCount, DateTimeOffset InsertedAt)

@@ -1,4 +1,4 @@
-namespace RunLedger.Access;
+namespace RunLedger.Http;
 
 /// <summary>What a caller must hold to run a function.</summary>
 public enum Need
@@ -25,13 +25,13 @@ public enum ProjectFrom
     /// <summary>The <c>projectId</c> query parameter; without it the request spans projects and needs an admin key.</summary>
     Query,
 
-    /// <summary>The body: the function itself demands access once it has read the project id (<see cref="Caller.Demand"/>).</summary>
+    /// <summary>The body: the function itself demands access once it has read the project id (the Access area's <c>Caller.Demand</c>).</summary>
     Body,
 }
 
 /// <summary>
 /// Declares who may call an HTTP function. Every HTTP function carries one (a test checks); the
-/// <see cref="AccessMiddleware"/> enforces it before the function runs, the same way under any host.
+/// Access area's <c>AccessMiddleware</c> enforces it before the function runs, the same way under any host.
 /// </summary>
 [AttributeUsage(AttributeTargets.Method, AllowMultiple = false)]
 public sealed class AccessAttribute(Need need) : Attribute

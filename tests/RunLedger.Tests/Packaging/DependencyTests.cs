@@ -1,0 +1,162 @@
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp;
+using Microsoft.CodeAnalysis.CSharp.Syntax;
+
+namespace RunLedger.Tests.Packaging;
+
+/// <summary>
+/// The app's folders depend on each other in one direction: plumbing never on a feature, a feature
+/// never on a feature above it, nothing on the composition root. The app's sources are compiled
+/// here (Roslyn) and every name in them resolved, so a dependency is what the compiler binds, not
+/// what a text search guesses. A folder is an area; its namespace is <c>RunLedger.{Area}</c>.
+/// </summary>
+public sealed class DependencyTests
+{
+    /// <summary>
+    /// Lowest first. An area may use areas of its own layer's earlier entries and of lower layers.
+    /// </summary>
+    private static readonly string[][] Layers =
+    [
+        // Plumbing: storage and queue clients, keys, JSON columns; HTTP problems and input; meters and log scopes.
+        ["Ledger", "Http", "Telemetry"],
+        // Features, each using only those before it.
+        ["Runs", "Costs", "Callbacks", "Lifecycle", "Budgets", "Access", "Dashboard", "Progress", "Projects", "Pipelines"],
+        // The composition root: registrations, the OpenAPI document, the worker's entry point.
+        ["Hosting", ""],
+    ];
+
+    /// <summary>
+    /// Dependencies that still point back up, each to be removed by moving the shared part down
+    /// (issue 19). The list may only shrink: a new one fails the test, and so does one that is gone
+    /// but still listed.
+    /// </summary>
+    private static readonly HashSet<string> Known =
+    [
+        "Runs -> Callbacks", "Runs -> Costs", "Runs -> Dashboard", "Runs -> Lifecycle", "Runs -> Progress",
+        "Costs -> Progress",
+        "Callbacks -> Progress", "Callbacks -> Access",
+        "Lifecycle -> Progress", "Lifecycle -> Dashboard",
+    ];
+
+    [Fact]
+    public void NoAreaUsesAnAreaAboveIt()
+    {
+        var edges = Edges();
+        var found = new SortedSet<string>(StringComparer.Ordinal);
+        var report = new List<string>();
+        foreach (var ((from, to), example) in edges.OrderBy(e => e.Key.From).ThenBy(e => e.Key.To))
+        {
+            if (Allowed(from, to)) continue;
+            var name = $"{Show(from)} -> {Show(to)}";
+            found.Add(name);
+            if (!Known.Contains(name)) report.Add($"{name}: {example}");
+        }
+        var gone = Known.Except(found).ToList();
+        Assert.True(report.Count == 0 && gone.Count == 0,
+            (report.Count > 0 ? "Dependencies that point back up (move the shared part down):\n  " + string.Join("\n  ", report) + "\n" : "")
+            + (gone.Count > 0 ? "Listed as known but gone (take them off the list): " + string.Join(", ", gone) : ""));
+    }
+
+    [Fact]
+    public void EveryAreaHasAPlaceInTheLayers()
+    {
+        var areas = Edges().Keys.SelectMany(e => new[] { e.From, e.To }).Distinct();
+        Assert.DoesNotContain(areas, a => Rank(a) is null);
+    }
+
+    [Fact]
+    public void ACheckOfThisKindFindsADependencyThatPointsUp()
+    {
+        // The ranks themselves: plumbing below features, features below the root.
+        Assert.False(Allowed("Ledger", "Runs"));
+        Assert.False(Allowed("Http", "Hosting"));
+        Assert.False(Allowed("Runs", "Pipelines"));
+        Assert.True(Allowed("Pipelines", "Runs"));
+        Assert.True(Allowed("Runs", "Ledger"));
+        Assert.True(Allowed("Hosting", "Progress"));
+    }
+
+    private static string Show(string area) => area.Length == 0 ? "(root)" : area;
+
+    private static (int Layer, int Index)? Rank(string area)
+    {
+        for (var layer = 0; layer < Layers.Length; layer++)
+        {
+            var index = Array.IndexOf(Layers[layer], area);
+            if (index >= 0) return (layer, index);
+        }
+        return null;
+    }
+
+    private static bool Allowed(string from, string to)
+    {
+        if (from == to) return true;
+        if (Rank(from) is not { } a || Rank(to) is not { } b) return false;
+        // Within plumbing and within the root, any order; features stack.
+        return b.Layer < a.Layer || (b.Layer == a.Layer && (a.Layer != 1 || b.Index < a.Index));
+    }
+
+    private static Dictionary<(string From, string To), string> Edges()
+    {
+        var root = Path.Combine(RepoFiles.Root, "functions", "RunLedger");
+        var sources = Directory.EnumerateFiles(root, "*.cs", SearchOption.AllDirectories)
+            .Where(path => !path.Contains($"{Path.DirectorySeparatorChar}obj{Path.DirectorySeparatorChar}", StringComparison.Ordinal)
+                && !path.Contains($"{Path.DirectorySeparatorChar}bin{Path.DirectorySeparatorChar}", StringComparison.Ordinal))
+            .ToList();
+        var trees = sources.Select(path => CSharpSyntaxTree.ParseText(File.ReadAllText(path), path: path)).ToList();
+        trees.Add(CSharpSyntaxTree.ParseText(string.Join("\n", GlobalUsings.Select(u => $"global using {u};"))));
+        var compilation = CSharpCompilation.Create("RunLedger.Dependencies", trees, References(),
+            new CSharpCompilationOptions(OutputKind.DynamicallyLinkedLibrary));
+
+        var edges = new Dictionary<(string, string), string>();
+        foreach (var tree in trees.Where(t => t.FilePath.Length > 0))
+        {
+            var from = AreaOfFile(root, tree.FilePath);
+            var model = compilation.GetSemanticModel(tree);
+            foreach (var node in tree.GetRoot().DescendantNodes().OfType<SimpleNameSyntax>())
+            {
+                var info = model.GetSymbolInfo(node);
+                var symbol = info.Symbol ?? info.CandidateSymbols.FirstOrDefault();
+                if (symbol is null || AreaOf(symbol) is not { } to || to == from) continue;
+                var line = tree.GetLineSpan(node.Span).StartLinePosition.Line + 1;
+                edges.TryAdd((from, to), $"{Path.GetRelativePath(root, tree.FilePath)}:{line} uses {symbol.ToDisplayString()}");
+            }
+        }
+        return edges;
+    }
+
+    /// <summary>The app's implicit usings (its project file's <c>Using</c> items and the SDK's).</summary>
+    private static readonly string[] GlobalUsings =
+    [
+        "System", "System.Collections.Generic", "System.IO", "System.Linq", "System.Net.Http", "System.Threading", "System.Threading.Tasks",
+        "Microsoft.AspNetCore.Http", "Microsoft.Extensions.Configuration", "Microsoft.Extensions.DependencyInjection",
+        "Microsoft.Extensions.Hosting", "Microsoft.Extensions.Logging",
+    ];
+
+    private static IEnumerable<MetadataReference> References()
+    {
+        var platform = ((string)AppContext.GetData("TRUSTED_PLATFORM_ASSEMBLIES")!).Split(Path.PathSeparator);
+        var local = Directory.EnumerateFiles(AppContext.BaseDirectory, "*.dll")
+            .Where(path => !Path.GetFileName(path).StartsWith("RunLedger", StringComparison.Ordinal));
+        return platform.Concat(local)
+            .GroupBy(Path.GetFileName, StringComparer.OrdinalIgnoreCase).Select(g => g.First())
+            .Select(path => MetadataReference.CreateFromFile(path));
+    }
+
+    private static string AreaOfFile(string root, string path)
+    {
+        var relative = Path.GetRelativePath(root, path).Split(Path.DirectorySeparatorChar);
+        return relative.Length == 1 ? "" : relative[0];
+    }
+
+    private static string? AreaOf(ISymbol symbol)
+    {
+        var type = symbol as INamedTypeSymbol ?? symbol.ContainingType;
+        var ns = (type?.ContainingNamespace ?? symbol.ContainingNamespace)?.ToDisplayString();
+        if (ns is null || !(ns == "RunLedger" || ns.StartsWith("RunLedger.", StringComparison.Ordinal))) return null;
+        if (symbol is INamespaceSymbol) return null;
+        if (!symbol.Locations.Any(l => l.IsInSource)) return null;
+        var parts = ns.Split('.');
+        return parts.Length == 1 ? "" : parts[1];
+    }
+}
