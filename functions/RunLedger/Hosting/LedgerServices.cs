@@ -40,6 +40,7 @@ public static class LedgerServices
         services.AddHostedService<StorageInitializer>();
         services.AddSingleton<Access.Credentials>();
         services.AddSingleton<RunStore>();
+        services.AddSingleton<ProjectRegistry>();
         services.AddSingleton<RunPatcher>();
         services.AddSingleton<PipelineStarter>();
         services.AddSingleton<RunSignals>();

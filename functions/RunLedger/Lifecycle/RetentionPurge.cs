@@ -24,7 +24,7 @@ namespace RunLedger.Lifecycle;
 /// projects, then per project the index rows of runs created before the limit (a key range), then
 /// each candidate's own key ranges. Active runs and runs younger than the limit are never touched.
 /// </remarks>
-public sealed partial class RetentionPurge(RunStore runs, LedgerStorage storage, IOptions<LedgerOptions> options, TimeProvider clock, ILogger<RetentionPurge> logger)
+public sealed partial class RetentionPurge(RunStore runs, ProjectRegistry registry, LedgerStorage storage, IOptions<LedgerOptions> options, TimeProvider clock, ILogger<RetentionPurge> logger)
 {
     public const int MaxBatch = 100;
 
@@ -43,7 +43,7 @@ public sealed partial class RetentionPurge(RunStore runs, LedgerStorage storage,
         var cutoff = clock.GetUtcNow().AddDays(-days);
         int projects = 0, purged = 0, errors = 0;
         long rows = 0;
-        await foreach (var projectId in runs.ProjectsAsync(cancellationToken))
+        await foreach (var projectId in registry.AllAsync(cancellationToken))
         {
             projects++;
             // Runs that ended before the cutoff were created before it: their index rows are the tail of the range.

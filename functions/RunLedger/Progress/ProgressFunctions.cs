@@ -131,14 +131,14 @@ public sealed class ProgressFunctions(
         string? after = null;
         if ((string?)request.Query["continuationToken"] is { } token)
         {
-            after = RunStore.DecodeToken(token, Keys.IsDeadLetterRow)
+            after = ContinuationTokens.Decode(token, Keys.IsDeadLetterRow)
                 ?? throw LedgerException.BadRequest("'continuationToken' is not one this service issued.");
         }
         var (items, next) = await deadLetters.ListAsync(pageSize, after, cancellationToken);
         return TypedResults.Ok(new JsonObject
         {
             ["items"] = new JsonArray([.. items]),
-            ["continuationToken"] = next is null ? null : RunStore.EncodeToken(next),
+            ["continuationToken"] = next is null ? null : ContinuationTokens.Encode(next),
         });
     }
 

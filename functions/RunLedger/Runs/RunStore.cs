@@ -23,7 +23,7 @@ public enum RunSave
 /// rows the change adds (events, costs, idempotency records) and the rows that follow the run's
 /// lifecycle (<see cref="LifecycleActionsAsync"/>: the project's counts, the active-runs index).
 /// </summary>
-public sealed class RunStore(LedgerStorage storage, Callbacks.CallbackOutbox outbox, TimeProvider clock)
+public sealed class RunStore(LedgerStorage storage, ProjectRegistry projects, Callbacks.CallbackOutbox outbox, TimeProvider clock)
 {
     private TableClient Table => storage.Table;
 
@@ -88,8 +88,8 @@ public sealed class RunStore(LedgerStorage storage, Callbacks.CallbackOutbox out
         {
             var actions = new List<TableTransactionAction>
             {
-                new(TableTransactionActionType.Add, RunEntity(run)),
-                new(TableTransactionActionType.Add, IndexEntity(run)),
+                new(TableTransactionActionType.Add, RunEntities.Run(run)),
+                new(TableTransactionActionType.Add, RunEntities.Index(run)),
             };
             if (idempotencyKey is not null)
             {
@@ -164,8 +164,8 @@ public sealed class RunStore(LedgerStorage storage, Callbacks.CallbackOutbox out
         {
             var actions = new List<TableTransactionAction>
             {
-                new(TableTransactionActionType.UpdateReplace, RunEntity(run), run.ETag),
-                new(TableTransactionActionType.UpsertReplace, IndexEntity(run)),
+                new(TableTransactionActionType.UpdateReplace, RunEntities.Run(run), run.ETag),
+                new(TableTransactionActionType.UpsertReplace, RunEntities.Index(run)),
             };
             actions.AddRange(rows);
             var lifecycle = await LifecycleActionsAsync(actions, run, change, deleteActiveRow, cancellationToken);
@@ -260,7 +260,7 @@ public sealed class RunStore(LedgerStorage storage, Callbacks.CallbackOutbox out
     {
         var row = await Table.FindAsync(projectId, Keys.CountsRow, cancellationToken);
         if (row is not null) return (Lifecycle.RunCounts.From(row), row);
-        await RegisterProjectAsync(projectId, cancellationToken);
+        await projects.RegisterAsync(projectId, cancellationToken);
         return (await Lifecycle.RunCounts.RecountAsync(Table, projectId, cancellationToken), null);
     }
 
@@ -269,24 +269,6 @@ public sealed class RunStore(LedgerStorage storage, Callbacks.CallbackOutbox out
         row is null
             ? new(TableTransactionActionType.Add, counts.ToEntity(projectId))
             : new(TableTransactionActionType.UpdateReplace, counts.ToEntity(projectId), row.ETag);
-
-    /// <summary>
-    /// Records that the project has runs (an idempotent upsert in <see cref="Keys.ProjectsPartition"/>).
-    /// It cannot share the run's transaction (another partition), so it is written before it: a
-    /// failed start leaves at most a registered project with nothing to sweep.
-    /// </summary>
-    public Task RegisterProjectAsync(string projectId, CancellationToken cancellationToken) =>
-        Table.UpsertEntityAsync(new TableEntity(Keys.ProjectsPartition, projectId), TableUpdateMode.Merge, cancellationToken);
-
-    /// <summary>Every registered project, in key order.</summary>
-    public async IAsyncEnumerable<string> ProjectsAsync([System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
-    {
-        var filter = TableClient.CreateQueryFilter($"PartitionKey eq {Keys.ProjectsPartition}");
-        await foreach (var row in Table.QueryAsync<TableEntity>(filter, 1000, ["RowKey"], cancellationToken))
-        {
-            yield return row.RowKey;
-        }
-    }
 
     /// <summary>
     /// Whether the run row carries this write's id: the SDK retried a transaction whose first
@@ -334,104 +316,13 @@ public sealed class RunStore(LedgerStorage storage, Callbacks.CallbackOutbox out
             : TableClient.CreateQueryFilter($"PartitionKey eq {projectId} and RowKey gt {after ?? Keys.IndexPrefix} and RowKey lt {Keys.IndexEnd} and Status eq {status}");
 
         var (rows, more) = await TablePaging.ReadAsync(Table, filter, limit, null, cancellationToken);
-        return (rows.Select(r => DocumentColumns.Read(r)).ToList(), more ? EncodeToken(rows[^1].RowKey) : null);
-    }
-
-    public static string EncodeToken(string rowKey) =>
-        Convert.ToBase64String(Encoding.UTF8.GetBytes(rowKey)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
-
-    /// <summary>The index row a continuation token names, or null when the token is not one of ours.</summary>
-    public static string? DecodeToken(string token) => DecodeToken(token, Keys.IsIndexRow);
-
-    /// <summary>The row key a continuation token names, when <paramref name="isValid"/> accepts it.</summary>
-    public static string? DecodeToken(string token, Func<string, bool> isValid)
-    {
-        try
-        {
-            var base64 = token.Replace('-', '+').Replace('_', '/');
-            base64 += new string('=', (4 - base64.Length % 4) % 4);
-            var rowKey = Encoding.UTF8.GetString(Convert.FromBase64String(base64));
-            return isValid(rowKey) ? rowKey : null;
-        }
-        catch (FormatException)
-        {
-            return null;
-        }
-    }
-
-    private static TableEntity RunEntity(RunRecord run)
-    {
-        // Every write puts the fields in one order, so equal content is an equal document.
-        RunRules.Canonicalize(run.Document);
-        var entity = new TableEntity(run.ProjectId, Keys.RunRow(run.RunId))
-        {
-            ["RunId"] = run.RunId,
-            ["Status"] = run.Status,
-            ["IndexRow"] = run.IndexRowKey,
-            ["EventCount"] = run.EventCount,
-            ["JobDispatched"] = run.JobDispatched,
-            ["Version"] = run.Version,
-            ["WriteId"] = run.WriteId,
-            ["Stale"] = run.Stale,
-        };
-        if (run.RequestHash is not null) entity["RequestHash"] = run.RequestHash;
-        if (run.LastActivity is { } last) entity["LastActivity"] = last;
-        if (run.IdempotencyRow is not null) entity["IdempotencyRow"] = run.IdempotencyRow;
-        if (run.Purging) entity["Purging"] = true;
-        var bytes = DocumentColumns.Write(entity, run.Document);
-        if (run.Clocks.Count > 0) bytes += DocumentColumns.Write(entity, run.Clocks, ClocksPrefix);
-        if (run.Costs.Count > 0) bytes += DocumentColumns.Write(entity, run.Costs, CostsPrefix);
-        if (run.Base.Count > 0) bytes += DocumentColumns.Write(entity, run.Base, BasePrefix);
-        // The run, its field clocks, cost lines and base share one entity, which holds at most 1 MiB.
-        if (bytes > DocumentColumns.MaxEncodedBytes) throw new DocumentTooLargeException(bytes);
-        return entity;
-    }
-
-    private const string ClocksPrefix = "Clk";
-    private const string CostsPrefix = "Cst";
-    private const string BasePrefix = "Bse";
-
-    private static TableEntity IndexEntity(RunRecord run)
-    {
-        var summary = new JsonObject();
-        foreach (var name in IndexFields)
-        {
-            if (run.Document[name] is { } value) summary[name] = value.DeepClone();
-        }
-        var entity = new TableEntity(run.ProjectId, run.IndexRowKey)
-        {
-            ["RunId"] = run.RunId,
-            ["Status"] = run.Status,
-            ["Stale"] = run.Stale,
-        };
-        DocumentColumns.Write(entity, summary);
-        return entity;
+        return (rows.Select(r => DocumentColumns.Read(r)).ToList(), more ? ContinuationTokens.Encode(rows[^1].RowKey) : null);
     }
 
     private static RunRecord FromEntity(TableEntity entity)
     {
-        var run = Read(entity);
+        var run = RunEntities.Read(entity);
         Stored(run);
         return run;
     }
-
-    private static RunRecord Read(TableEntity entity) => new()
-    {
-        ProjectId = entity.PartitionKey,
-        RunId = entity.GetString("RunId")!,
-        Document = DocumentColumns.Read(entity),
-        IndexRowKey = entity.GetString("IndexRow")!,
-        ETag = entity.ETag,
-        EventCount = entity.GetInt64("EventCount") ?? 0,
-        JobDispatched = entity.GetBoolean("JobDispatched") ?? false,
-        RequestHash = entity.GetString("RequestHash"),
-        Clocks = DocumentColumns.Read(entity, ClocksPrefix),
-        Costs = DocumentColumns.Read(entity, CostsPrefix),
-        Base = DocumentColumns.Read(entity, BasePrefix),
-        Version = entity.GetInt64("Version") ?? 0,
-        WriteId = entity.GetString("WriteId") ?? "",
-        LastActivity = entity.GetDateTimeOffset("LastActivity"),
-        IdempotencyRow = entity.GetString("IdempotencyRow"),
-        Purging = entity.GetBoolean("Purging") ?? false,
-    };
 }

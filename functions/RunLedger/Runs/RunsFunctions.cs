@@ -34,7 +34,7 @@ public sealed class RunsFunctions(RunStore store, RunPatcher patcher, RunLinks l
             ? RunStatus.Normalize(status) ?? throw LedgerException.BadRequest($"'status' must be {RunStatus.Describe()}.")
             : null;
         var after = (string?)query["continuationToken"] is { } token
-            ? RunStore.DecodeToken(token) ?? throw LedgerException.BadRequest("'continuationToken' is not one this service issued.")
+            ? ContinuationTokens.Decode(token, Keys.IsIndexRow) ?? throw LedgerException.BadRequest("'continuationToken' is not one this service issued.")
             : null;
 
         var (items, next) = await store.ListAsync(projectId, statusFilter, pageSize, after, cancellationToken);

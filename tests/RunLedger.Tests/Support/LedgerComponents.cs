@@ -1,3 +1,4 @@
+using Azure.Core;
 using Azure.Core.Pipeline;
 using Microsoft.Extensions.Azure;
 using Microsoft.Extensions.Configuration;
