@@ -50,6 +50,21 @@ public sealed class BudgetLedger(LedgerStorage storage, CallbackOutbox outbox, T
     /// cost's transaction, and the alerts it raises. Reads storage only when a threshold is newly
     /// crossed and callbacks want it: whether its alert was recorded this month already.
     /// </summary>
+    /// <summary>What a final callback says of a budget row at <paramref name="now"/>; null when the project has no budget.</summary>
+    public static JsonObject? View(TableEntity? row, DateTimeOffset now)
+    {
+        if (BudgetConfig.FromJson(row?.GetString(Budget)) is not { } budget) return null;
+        var month = MonthOf(now);
+        var spend = row!.GetString(Month) == month ? row.GetInt64(SpendMicros) ?? 0 : 0;
+        return new JsonObject
+        {
+            ["month"] = month,
+            ["monthlyUsd"] = Money.Exact(budget.MonthlyMicros),
+            ["spendUsd"] = Money.Exact(spend),
+            ["remainingUsd"] = Money.Exact(budget.MonthlyMicros - spend),
+        };
+    }
+
     public async Task<(List<TableTransactionAction> Actions, List<CallbackRecord> Alerts)> AddAsync(
         string projectId, TableEntity? row, long costMicros, DateTimeOffset now, CancellationToken cancellationToken)
     {
@@ -197,4 +212,11 @@ public sealed class BudgetLedger(LedgerStorage storage, CallbackOutbox outbox, T
             ["remainingUsd"] = budget is null ? null : Money.Exact(budget.MonthlyMicros - spend),
         };
     }
+}
+
+/// <summary>The month's spend, limit and what remains for a final callback (null without a budget): one point read of the budget row.</summary>
+public sealed class BudgetView(LedgerStorage storage, TimeProvider clock) : IBudgetView
+{
+    public async Task<JsonObject?> ShowAsync(string projectId, CancellationToken cancellationToken) =>
+        BudgetLedger.View(await storage.Table.FindAsync(projectId, Keys.BudgetRow, cancellationToken), clock.GetUtcNow());
 }

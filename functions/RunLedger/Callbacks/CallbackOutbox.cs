@@ -81,7 +81,16 @@ public static class OutboxFields
 /// partition (<see cref="Keys.CallbackSchedulePartition"/>); after it, a message on the callbacks
 /// queue. Should that message be lost, the sweep finds the entry once it is overdue.
 /// </summary>
-public sealed partial class CallbackOutbox(LedgerStorage storage, TimeProvider clock, ILogger<CallbackOutbox> logger)
+/// <summary>
+/// What a run's final callback says of its project's budget this month (null without a budget):
+/// implemented by the budgets feature, which sits above callbacks.
+/// </summary>
+public interface IBudgetView
+{
+    Task<JsonObject?> ShowAsync(string projectId, CancellationToken cancellationToken);
+}
+
+public sealed partial class CallbackOutbox(LedgerStorage storage, IBudgetView budgets, TimeProvider clock, ILogger<CallbackOutbox> logger)
 {
     /// <summary>The outbox records between two row keys, as shown to readers: never a secret.</summary>
     public async Task<JsonArray> ShowRangeAsync(string projectId, string from, string to, CancellationToken cancellationToken)
@@ -117,8 +126,12 @@ public sealed partial class CallbackOutbox(LedgerStorage storage, TimeProvider c
     }
 
 
-    /// <summary>The records a save of <paramref name="run"/> raises (<paramref name="change"/>): it became final, or stale.</summary>
-    public IReadOnlyList<CallbackRecord> ForRunChange(RunRecord run, RunChange change)
+    /// <summary>
+    /// The records a save of <paramref name="run"/> raises (<paramref name="change"/>): it became
+    /// final, or stale. A final event carries the money (<see cref="Money"/>): one point read of the
+    /// project's budget row, unless the save itself changes it (<see cref="RunRecord.BudgetAfterSave"/>).
+    /// </summary>
+    public async Task<IReadOnlyList<CallbackRecord>> ForRunChangeAsync(RunRecord run, RunChange change, CancellationToken cancellationToken)
     {
         var events = new List<(string Event, string Key)>();
         if (change.BecameFinal) events.Add((run.Status, run.Status));
@@ -128,6 +141,9 @@ public sealed partial class CallbackOutbox(LedgerStorage storage, TimeProvider c
         if (callbacks.Count == 0) return [];
 
         var now = clock.GetUtcNow();
+        var money = change.BecameFinal && callbacks.Any(c => c.Events.Contains(run.Status))
+            ? Money(run, run.BudgetAfterSave ?? await budgets.ShowAsync(run.ProjectId, cancellationToken))
+            : null;
         var records = new List<CallbackRecord>();
         foreach (var (name, key) in events)
         {
@@ -143,6 +159,7 @@ public sealed partial class CallbackOutbox(LedgerStorage storage, TimeProvider c
                     ["runId"] = run.RunId,
                     ["run"] = Summary(run),
                 };
+                if (name == run.Status && money is not null) body["money"] = money.DeepClone();
                 records.Add(new CallbackRecord(run.ProjectId, rowKey, name, callback.Url, callback.Index, run.RunId, body, now,
                     Keys.ScheduleRow(now, run.ProjectId, rowKey)));
             }
@@ -169,6 +186,20 @@ public sealed partial class CallbackOutbox(LedgerStorage storage, TimeProvider c
 
     /// <summary>Longest text field a callback body carries: a run's message may be large, and up to ten records share one transaction (4 MiB).</summary>
     public const int MaxTextField = 2000;
+
+    /// <summary>
+    /// What a final run cost, for a scenario to branch on: its exact cost, its invoice total (cost
+    /// plus markup, in cents) and, when the project has a budget, the month's spend and what remains.
+    /// </summary>
+    private static JsonObject Money(RunRecord run, JsonObject? budget) => new()
+    {
+        ["currency"] = "USD",
+        ["costUsd"] = Costs.Money.Exact((long?)run.Document["totalCostMicros"] ?? 0),
+        ["costMicros"] = (long?)run.Document["totalCostMicros"] ?? 0,
+        ["invoiceTotal"] = run.Document["invoice"]?["total"]?.DeepClone(),
+        ["markupRate"] = run.Document["invoice"]?["markupRate"]?.DeepClone(),
+        ["budget"] = budget?.DeepClone(),
+    };
 
     private static JsonObject Summary(RunRecord run)
     {

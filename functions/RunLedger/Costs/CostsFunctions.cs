@@ -107,8 +107,8 @@ public sealed class CostsFunctions(RunStore runs, LedgerStorage storage)
     {
         string? projectId = request.Query["projectId"], from = request.Query["from"], to = request.Query["to"];
         if (projectId is not null) RouteIds.CheckProject(projectId);
-        var start = ParseTime(from, "from", endOfDay: false) ?? DateTimeOffset.MinValue;
-        var end = ParseTime(to, "to", endOfDay: true) ?? DateTimeOffset.MaxValue;
+        var start = QueryValues.TimeBound(from, "from", endOfDay: false) ?? DateTimeOffset.MinValue;
+        var end = QueryValues.TimeBound(to, "to", endOfDay: true) ?? DateTimeOffset.MaxValue;
         if (start > end) throw LedgerException.BadRequest("'from' is later than 'to'.");
 
         var (first, after) = Keys.CompletedRange(projectId, start, end);
@@ -166,21 +166,5 @@ public sealed class CostsFunctions(RunStore runs, LedgerStorage storage)
             });
         }
         return TypedResults.Ok(new JsonObject { ["items"] = items });
-    }
-
-    /// <summary>
-    /// A bound of the window, both ends inclusive. A date and time is exact; a date alone means its
-    /// whole day (UTC), as people read "to 2026-12-06": from its first tick, or to its last.
-    /// </summary>
-    private static DateTimeOffset? ParseTime(string? value, string name, bool endOfDay)
-    {
-        if (value is null) return null;
-        if (DateTime.TryParseExact(value, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var day))
-        {
-            var first = new DateTimeOffset(day, TimeSpan.Zero);
-            return !endOfDay ? first : day.Date == DateTime.MaxValue.Date ? DateTimeOffset.MaxValue : first.AddDays(1).AddTicks(-1);
-        }
-        return DateTimeOffset.TryParse(value, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var at) ? at.ToUniversalTime()
-            : throw LedgerException.BadRequest($"'{name}' must be an ISO 8601 date or date and time, e.g. 2026-01-15 or 2026-01-15T18:00:00Z.");
     }
 }

@@ -48,12 +48,58 @@ public sealed class PricingTable
     public IReadOnlyCollection<ModelPricing> Models => _byId.Values;
 
     /// <summary>The prices in force for <paramref name="model"/> at <paramref name="at"/>, or null when unknown.</summary>
-    public PriceSet? Find(string? model, DateTimeOffset at)
+    public PriceSet? Find(string? model, DateTimeOffset at) => FindWithId(model, at)?.Prices;
+
+    /// <summary>The prices in force for <paramref name="model"/> at <paramref name="at"/> and the id of the entry they come from.</summary>
+    public (string Id, PriceSet Prices)? FindWithId(string? model, DateTimeOffset at)
     {
         if (string.IsNullOrEmpty(model)) return null;
         var pricing = _byId.GetValueOrDefault(model)
             ?? _byPrefix.FirstOrDefault(x => model.StartsWith(x.Prefix, StringComparison.OrdinalIgnoreCase)).Model;
-        return pricing?.Prices.Where(p => p.Effective <= at).MaxBy(p => p.Effective);
+        return pricing?.Prices.Where(p => p.Effective <= at).MaxBy(p => p.Effective) is { } prices ? (pricing.Id, prices) : null;
+    }
+
+    /// <summary>The most models a project's negotiated rates (<c>pricing.models</c>) may name.</summary>
+    public const int MaxProjectModels = 200;
+
+    /// <summary>
+    /// A project's negotiated rates: <c>pricing.models</c> of its config (or a run's config
+    /// snapshot), in the shape of <c>pricing.json</c>'s models; null when it names none.
+    /// </summary>
+    public static PricingTable? OfConfig(JsonNode? config)
+    {
+        if (config?["pricing"]?["models"] is not JsonArray models || models.Count == 0) return null;
+        return new PricingTable(Parse(new JsonObject { ["models"] = models.DeepClone() }.ToJsonString(), "config"));
+    }
+
+    /// <summary>A 400 unless <c>pricing</c>, when given, is <c>{"models": [...]}</c> in the shape of <c>pricing.json</c>.</summary>
+    public static void CheckProjectPricing(JsonObject config, string path)
+    {
+        if (config["pricing"] is not { } pricing) return;
+        if (pricing is not JsonObject settings || settings.Any(m => m.Key != "models") || settings["models"] is not JsonArray models)
+        {
+            throw Http.LedgerException.BadRequest($"'{path}' must be an object with 'models': the project's prices, in the shape of pricing.json's models.");
+        }
+        if (models.Count > MaxProjectModels)
+        {
+            throw Http.LedgerException.BadRequest($"'{path}.models' names {models.Count} models; at most {MaxProjectModels}.");
+        }
+        try
+        {
+            var parsed = Parse(new JsonObject { ["models"] = models.DeepClone() }.ToJsonString(), path);
+            if (parsed.GroupBy(m => m.Id, StringComparer.OrdinalIgnoreCase).FirstOrDefault(g => g.Count() > 1) is { } twice)
+            {
+                throw new InvalidDataException($"Pricing file {path}: model '{twice.Key}' is named twice.");
+            }
+            if (parsed.FirstOrDefault(m => m.Prices.Count == 0) is { } empty)
+            {
+                throw new InvalidDataException($"Pricing file {path}: model '{empty.Id}' has no prices.");
+            }
+        }
+        catch (InvalidDataException e)
+        {
+            throw Http.LedgerException.BadRequest(e.Message.Replace("Pricing file ", "", StringComparison.Ordinal));
+        }
     }
 
     public static PricingTable Load(string shippedPath, string? overridePath)

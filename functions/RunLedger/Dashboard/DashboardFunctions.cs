@@ -47,6 +47,22 @@ public static class DashboardFunctions
         return DashboardSite.Serve(request.HttpContext, "run.html");
     }
 
+    /// <summary>A client's monthly statement, to read or print.</summary>
+    [Function("DashboardStatementPage")]
+    [Access(Need.Anyone)]
+    [RequestHeader("If-None-Match")]
+    [Answers(200, ContentType = "text/html", Headers = ["ETag"])]
+    [Answers(304, Headers = ["ETag"])]
+    [Problems(400)]
+    public static IResult StatementPage(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "dashboard/projects/{projectId}/statements/{month}")] HttpRequest request,
+        string projectId, string month)
+    {
+        RouteIds.CheckProject(projectId);
+        RouteIds.CheckMonth(month);
+        return DashboardSite.Serve(request.HttpContext, "statement.html");
+    }
+
     [Function("DashboardCostsPage")]
     [Access(Need.Anyone)]
     [RequestHeader("If-None-Match")]

@@ -53,7 +53,7 @@ public static class LedgerServices
         services.AddSingleton(sp => PricingTable.Load(
             Path.Combine(AppContext.BaseDirectory, "Costs", "pricing.json"),
             sp.GetRequiredService<IOptions<LedgerOptions>>().Value.PricingFile));
-        services.AddSingleton<CostLedger>();
+        services.AddSingleton<PriceBook>();
         services.AddSingleton<CostProjection>();
         services.AddSingleton<Dashboard.RunLinks>();
         services.AddSingleton<Callbacks.CallbackEnvironment>();
@@ -62,7 +62,10 @@ public static class LedgerServices
         services.AddSingleton<Callbacks.CallbackSender>();
         services.AddSingleton<Callbacks.CallbackDelivery>();
         services.AddSingleton<Budgets.BudgetLedger>();
+        services.AddSingleton<Callbacks.IBudgetView, Budgets.BudgetView>();
         services.AddSingleton<Projects.ProjectConfigs>();
+        services.AddSingleton<Billing.Statements>();
+        services.AddSingleton<Billing.Repricing>();
         services.AddSingleton<Lifecycle.RunCanceller>();
         services.AddSingleton<Lifecycle.StaleSweep>();
         services.AddSingleton<Lifecycle.RetentionPurge>();

@@ -214,6 +214,46 @@ public static partial class Keys
 
     private static string Ticks(DateTimeOffset at) => at.UtcTicks.ToString("D19", System.Globalization.CultureInfo.InvariantCulture);
 
+    /// <summary>The run id and sequence of a cost row key (<c>cost|{runId}|{seq}</c>), or null when it is not one.</summary>
+    public static (string RunId, long Sequence)? ParseCostRow(string rowKey)
+    {
+        var parts = rowKey.Split('|');
+        return parts.Length == 3 && parts[0] == "cost" && IsValidId(parts[1])
+            && long.TryParse(parts[2], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var sequence)
+            ? (parts[1], sequence) : null;
+    }
+
+    // Monthly statements. A closed statement is a row of its project: stmt|{yyyy-MM}. Numbers are
+    // handed out per month across projects in StatementsPartition: seq|{yyyyMM} holds the last one
+    // given, claim|{yyyyMM}|{projectId} the project's, written in one transaction.
+
+    /// <summary>A project's closed statement of <paramref name="month"/> (<c>yyyy-MM</c>): <c>stmt|{month}</c>.</summary>
+    public static string StatementRow(string month) => "stmt|" + month;
+
+    /// <summary>The month (<c>yyyy-MM</c>) of a closed statement's row key.</summary>
+    public static string StatementMonth(string rowKey) => rowKey["stmt|".Length..];
+
+    /// <summary>Every closed statement of a project: <c>[stmt|, stmt})</c>.</summary>
+    public static (string From, string To) StatementRange() => ("stmt|", "stmt}");
+
+    /// <summary>Statement numbers, across projects; no project id can name it.</summary>
+    public const string StatementsPartition = "~statements";
+
+    /// <summary>The last statement number given for a month (<c>yyyyMM</c>).</summary>
+    public static string StatementCounterRow(string yearMonth) => "seq|" + yearMonth;
+
+    /// <summary>The number a project's statement of a month (<c>yyyyMM</c>) was given.</summary>
+    public static string StatementClaimRow(string yearMonth, string projectId) => $"claim|{yearMonth}|{projectId}";
+
+    /// <summary>The price book's models added or changed through the API; no project id can name it.</summary>
+    public const string PricingPartition = "~pricing";
+
+    /// <summary>One model's prices in the price book: <c>model|{modelId}</c> (lower case: ids match case-insensitively).</summary>
+    public static string PriceModelRow(string modelId) => "model|" + modelId.ToLowerInvariant();
+
+    /// <summary>A reprice's audit record in its project's partition: <c>reprice|{repriceId}</c>.</summary>
+    public static string RepriceRow(string repriceId) => "reprice|" + repriceId;
+
     public static string Hash(string value) =>
         Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(value)));
 }

@@ -38,7 +38,7 @@ public readonly record struct ReportResult(ReportOutcome Outcome, long Sequence,
 /// and the report is re-applied to the fresh run and spend.
 /// </summary>
 public sealed partial class ProgressHandler(
-    RunStore runs, EventStore events, CostLedger costs, CostProjection projection, Budgets.BudgetLedger budgets, RunSignals signals,
+    RunStore runs, EventStore events, PriceBook prices, CostProjection projection, Budgets.BudgetLedger budgets, RunSignals signals,
     TimeProvider clock, ILogger<ProgressHandler> logger)
 {
     // Transaction layout: see SaveAsync (0 run, 1 index), then these.
@@ -95,7 +95,7 @@ public sealed partial class ProgressHandler(
             List<Callbacks.CallbackRecord>? alerts = null;
             if (report.Usage is not null)
             {
-                var costRow = costs.Record(run, report, sequence, now);
+                var costRow = CostLedger.Record(run, report, sequence, now, await prices.CurrentAsync(cancellationToken));
                 rows.Add(new(TableTransactionActionType.Add, costRow));
                 // Only a project with a budget keeps its month's spend: every cost of the project
                 // goes through that one row, which serializes the project's cost reports.
@@ -104,6 +104,8 @@ public sealed partial class ProgressHandler(
                     var (spendRows, raised) = await budgets.AddAsync(report.ProjectId, budget, cost, now, cancellationToken);
                     budgetAction = EventIdAction + rows.Count;
                     rows.AddRange(spendRows);
+                    // The budget row's new value is the first spend row (AddAsync): what a final callback reports.
+                    run.BudgetAfterSave = Budgets.BudgetLedger.View(spendRows[0].Entity as TableEntity, now);
                     alerts = raised;
                 }
             }

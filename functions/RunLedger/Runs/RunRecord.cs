@@ -39,6 +39,12 @@ public sealed class RunRecord
     public JsonObject Base { get; init; } = [];
 
     /// <summary>
+    /// Not stored: the project's budget as the save that makes this run final leaves it (set by a
+    /// report whose cost is in the same transaction), for the final callback's <c>money</c>.
+    /// </summary>
+    public JsonObject? BudgetAfterSave { get; set; }
+
+    /// <summary>
     /// Exact cost totals and invoice lines in micro-dollars (<c>totalCostMicros</c>,
     /// <c>totalTokens</c>, <c>unpricedSteps</c>, <c>lines</c>), updated with each cost row.
     /// </summary>

@@ -144,7 +144,7 @@ public sealed class RunStore(LedgerStorage storage, ProjectRegistry projects, Ca
         run.WriteId = Guid.NewGuid().ToString("N");
         var change = run.Change;
         var rows = extra?.ToList() ?? [];
-        List<Callbacks.CallbackRecord> raised = [.. outbox.ForRunChange(run, change), .. callbacks ?? []];
+        List<Callbacks.CallbackRecord> raised = [.. await outbox.ForRunChangeAsync(run, change, cancellationToken), .. callbacks ?? []];
         rows.AddRange(raised.Select(r => new TableTransactionAction(TableTransactionActionType.Add, r.ToEntity())));
         var deleteActiveRow = true;
         if (raised.Count > 0)

@@ -214,6 +214,8 @@ public sealed class AuthTests(AuthTests.Host host) : LedgerTest(host), IClassFix
     [InlineData("runs/latest?runId={0}")]
     [InlineData("runs/counts?runId={0}")]
     [InlineData("budget?runId={0}")]
+    [InlineData("statements?runId={0}")]
+    [InlineData("statements/2026-11?runId={0}")]
     public async Task ARunLinkCannotReachProjectWideDataByNamingItsRunInTheQuery(string path)
     {
         var runId = await StartWithAsync("key-one", P);
@@ -281,9 +283,9 @@ public sealed class AuthTests(AuthTests.Host host) : LedgerTest(host), IClassFix
             Assert.Equal(Microsoft.Azure.Functions.Worker.AuthorizationLevel.Anonymous, auth);
         }
         // The dashboard's page shells and assets hold no data: what its pages show comes through the API.
-        Assert.Equal(["DashboardAsset", "DashboardCostsPage", "DashboardProjectPage", "DashboardRunPage", "GetOpenApiDocument", "Health"],
+        Assert.Equal(["DashboardAsset", "DashboardCostsPage", "DashboardProjectPage", "DashboardRunPage", "DashboardStatementPage", "GetOpenApiDocument", "Health"],
             declared.Where(d => d.Value?.Need == Need.Anyone).Select(d => d.Key).Order(StringComparer.Ordinal));
-        Assert.Equal(["CreateProjectKey", "ListDeadLetters"], declared.Where(d => d.Value?.Need == Need.Admin).Select(d => d.Key).Order());
+        Assert.Equal(["CreateProjectKey", "GetOverview", "GetPricing", "ListDeadLetters", "PutModelPricing"], declared.Where(d => d.Value?.Need == Need.Admin).Select(d => d.Key).Order());
     }
 
     [Fact]

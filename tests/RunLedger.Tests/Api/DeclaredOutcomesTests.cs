@@ -161,6 +161,32 @@ public sealed class DeclaredOutcomesTests(DeclaredOutcomesTests.Host host) : Led
         await SendAsync("GetProjectBudget", 200, HttpMethod.Get, $"/api/projects/{P}/budget");
         await SendAsync("GetProjectBudget", 200, HttpMethod.Get, $"/api/projects/{other}/budget");
         await SendAsync("GetProjectBudget", 400, HttpMethod.Get, "/api/projects/a%20b/budget");
+
+        // Monthly statements: an ended month closes (again: the same), the current one cannot.
+        await SendAsync("GetStatement", 200, HttpMethod.Get, $"/api/projects/{P}/statements/2026-11");
+        await SendAsync("GetStatement", 200, HttpMethod.Get, $"/api/projects/{P}/statements/2026-11", accept: "text/csv");
+        await SendAsync("GetStatement", 400, HttpMethod.Get, $"/api/projects/{P}/statements/2026-13");
+        await SendAsync("CloseStatement", 200, HttpMethod.Post, $"/api/projects/{P}/statements/2020-01/close", """{"closedBy":"ops","currency":"EUR","rate":"0.92","rateDate":"2020-02-01"}""");
+        await SendAsync("CloseStatement", 200, HttpMethod.Post, $"/api/projects/{P}/statements/2020-01/close", null);
+        await SendAsync("CloseStatement", 409, HttpMethod.Post, $"/api/projects/{P}/statements/2999-01/close", null);
+        await SendAsync("CloseStatement", 400, HttpMethod.Post, $"/api/projects/{P}/statements/2020-01/close", """{"currency":"usd","rate":1,"rateDate":"2020-02-01"}""");
+        await SendAsync("CloseStatement", 415, HttpMethod.Post, $"/api/projects/{P}/statements/2020-01/close", "x", "text/plain");
+        await SendAsync("CloseStatement", 413, HttpMethod.Post, $"/api/projects/{P}/statements/2020-01/close", Huge());
+        await SendAsync("ListStatements", 200, HttpMethod.Get, $"/api/projects/{P}/statements");
+        await SendAsync("ListStatements", 400, HttpMethod.Get, "/api/projects/a%20b/statements");
+        await SendAsync("GetOverview", 200, HttpMethod.Get, "/api/overview");
+        await SendAsync("RepriceProject", 200, HttpMethod.Post, $"/api/projects/{P}/reprice", """{"from":"2026-11-01","to":"2026-11-30"}""");
+        await SendAsync("RepriceProject", 200, HttpMethod.Post, $"/api/projects/{P}/reprice", """{"from":"2020-01-01","to":"2020-01-31","dryRun":false}""");
+        await SendAsync("RepriceProject", 400, HttpMethod.Post, $"/api/projects/{P}/reprice", """{"from":"2026-12-01","to":"2026-11-01"}""");
+        await SendAsync("RepriceProject", 415, HttpMethod.Post, $"/api/projects/{P}/reprice", "x", "text/plain");
+        await SendAsync("RepriceProject", 413, HttpMethod.Post, $"/api/projects/{P}/reprice", Huge());
+
+        // The price book.
+        await SendAsync("GetPricing", 200, HttpMethod.Get, "/api/pricing");
+        await SendAsync("PutModelPricing", 200, HttpMethod.Put, "/api/pricing/models/declared-model", """{"prices":[{"effective":"2020-01-01","requestsPerRequest":"0.01"}]}""");
+        await SendAsync("PutModelPricing", 400, HttpMethod.Put, "/api/pricing/models/declared-model", """{"prices":[{"effective":"soon"}]}""");
+        await SendAsync("PutModelPricing", 415, HttpMethod.Put, "/api/pricing/models/declared-model", "x", "text/plain");
+        await SendAsync("PutModelPricing", 413, HttpMethod.Put, "/api/pricing/models/declared-model", Huge());
         await SendAsync("ListRunCallbacks", 200, HttpMethod.Get, $"/api/projects/{P}/runs/R1/callbacks");
         await SendAsync("ListRunCallbacks", 404, HttpMethod.Get, $"/api/projects/{P}/runs/R_missing/callbacks");
         await SendAsync("ListRunCallbacks", 400, HttpMethod.Get, $"/api/projects/{P}/runs/a%20b/callbacks");
@@ -188,6 +214,7 @@ public sealed class DeclaredOutcomesTests(DeclaredOutcomesTests.Host host) : Led
                  {
                      ("DashboardProjectPage", $"/api/dashboard/projects/{P}"), ("DashboardRunPage", $"/api/dashboard/projects/{P}/runs/R1"),
                      ("DashboardCostsPage", "/api/dashboard/costs"), ("DashboardAsset", "/api/dashboard/assets/common.js"),
+                     ("DashboardStatementPage", $"/api/dashboard/projects/{P}/statements/2026-11"),
                      ("DashboardAsset", "/api/dashboard/assets/dashboard.css"), ("DashboardAsset", "/api/dashboard/assets/icon.svg"),
                  })
         {
@@ -197,6 +224,7 @@ public sealed class DeclaredOutcomesTests(DeclaredOutcomesTests.Host host) : Led
         await SendAsync("DashboardProjectPage", 400, HttpMethod.Get, "/api/dashboard/projects/a%20b", key: null);
         await SendAsync("DashboardRunPage", 400, HttpMethod.Get, $"/api/dashboard/projects/{P}/runs/a%20b", key: null);
         await SendAsync("DashboardAsset", 404, HttpMethod.Get, "/api/dashboard/assets/nope.js", key: null);
+        await SendAsync("DashboardStatementPage", 400, HttpMethod.Get, $"/api/dashboard/projects/{P}/statements/november", key: null);
 
         // Every function that needs a credential, with none (401) and with another project's key (403).
         foreach (var (function, operation) in _contract.Operations.Where(o => o.Value["security"] is not null).OrderBy(o => o.Key, StringComparer.Ordinal))

@@ -72,6 +72,51 @@ public sealed class OutboxTests : ComponentTest
         Assert.Equal(1, await App.Storage.Callbacks.CountAsync());
     }
 
+    private async Task<JsonObject> OutboxBodyAsync(string rowKey)
+    {
+        var row = (await App.Storage.Table.GetEntityAsync<TableEntity>("p1", rowKey)).Value;
+        return DocumentColumns.Read(row, RunLedger.Callbacks.OutboxFields.BodyPrefix);
+    }
+
+    private async Task ReportAsync(string runId, string eventId, string fields) =>
+        await App.Get<ProgressHandler>().ApplyAsync(ProgressReport.Parse(
+            JsonNode.Parse($$"""{"projectId":"p1","runId":"{{runId}}","agent":"publisher"{{fields}}}""")!.AsObject(), eventId, _clock.GetUtcNow()), default);
+
+    [Fact]
+    public async Task ACompletedCallbackCarriesTheRunsCostItsInvoiceTotalAndWhatRemainsOfTheBudget()
+    {
+        await App.Functions<RunLedger.Projects.ConfigFunctions>().PutConfig(
+            LedgerComponents.Request(body: """{"budget":{"monthlyUsd":10},"invoice":{"markupRate":0.5},""" + Callbacks + "}"), "p1", default);
+        var runId = (string)(await StartAsync("""{"projectId":"p1"}"""))["runId"]!;
+        await ReportAsync(runId, "e1", ""","usage":{"model":"m","costUsd":1.25}""");
+        // The final report carries a cost too: the budget it reports includes it.
+        await ReportAsync(runId, "e2", ""","status":"completed","usage":{"model":"m","costUsd":0.75}""");
+
+        var money = (await OutboxBodyAsync($"cb|{runId}|completed|00"))["money"]!;
+
+        Assert.Equal("USD", (string)money["currency"]!);
+        Assert.Equal("2.000000", (string)money["costUsd"]!);
+        Assert.Equal(2_000_000, (long)money["costMicros"]!);
+        Assert.Equal(3.00m, (decimal)money["invoiceTotal"]!);
+        Assert.Equal("2.000000", (string)money["budget"]!["spendUsd"]!);
+        Assert.Equal("8.000000", (string)money["budget"]!["remainingUsd"]!);
+        Assert.Equal("10.000000", (string)money["budget"]!["monthlyUsd"]!);
+    }
+
+    [Fact]
+    public async Task ARunFinishedByPatchReportsItsMoneyWithoutABudgetWhenTheProjectHasNone()
+    {
+        var runId = (string)(await StartAsync("""{"projectId":"p1","config":{""" + Callbacks + "}}"))["runId"]!;
+        await ReportAsync(runId, "e1", ""","usage":{"model":"m","costUsd":0.5}""");
+        await App.Get<RunPatcher>().PatchAsync("p1", runId, RunRules.ValidatePatch(new JsonObject { ["status"] = "completed" }), null, default);
+
+        var money = (await OutboxBodyAsync($"cb|{runId}|completed|00"))["money"]!;
+
+        Assert.Equal("0.500000", (string)money["costUsd"]!);
+        Assert.Equal(0.60m, (decimal)money["invoiceTotal"]!);
+        Assert.Null(money["budget"]);
+    }
+
     [Fact]
     public async Task ANewMonthStartsItsSpendAndAlertsAgainAndKeepsTheMonthThatEnded()
     {

@@ -20,7 +20,7 @@ public sealed class DependencyTests
         // Plumbing: storage and queue clients, keys, JSON columns; HTTP problems and input; meters and log scopes.
         ["Ledger", "Http", "Telemetry"],
         // Features, each using only those before it.
-        ["Runs", "Costs", "Callbacks", "Lifecycle", "Budgets", "Access", "Dashboard", "Progress", "Projects", "Pipelines"],
+        ["Runs", "Costs", "Callbacks", "Lifecycle", "Budgets", "Access", "Dashboard", "Progress", "Projects", "Billing", "Pipelines"],
         // The composition root: registrations, the OpenAPI document, the worker's entry point.
         ["Hosting", ""],
     ];

@@ -27,6 +27,7 @@ public sealed class StorageCostTests : ComponentTest
         var runId = (string)(await StartAsync("""{"projectId":"p1"}"""))["runId"]!;
         var handler = App.Get<ProgressHandler>();
         await handler.ApplyAsync(Report(runId, "evt-0"), default); // queued → running
+        await App.Get<RunLedger.Costs.PriceBook>().CurrentAsync(default); // read once per instance per 30 s, not per report
 
         _counter.Requests.Clear();
         var (outcome, _) = await handler.ApplyAsync(Report(runId, "evt-1", ""","usage":{"model":"gpt-4o","inputTokens":10}"""), default);
@@ -46,6 +47,7 @@ public sealed class StorageCostTests : ComponentTest
         var runId = (string)(await StartAsync("""{"projectId":"p1"}"""))["runId"]!;
         var handler = App.Get<ProgressHandler>();
         await handler.ApplyAsync(Report(runId, "evt-0"), default); // queued → running
+        await App.Get<RunLedger.Costs.PriceBook>().CurrentAsync(default);
 
         _counter.Requests.Clear();
         await handler.ApplyAsync(Report(runId, "evt-1", ""","usage":{"model":"m","costUsd":0.1}"""), default);

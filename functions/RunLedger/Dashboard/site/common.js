@@ -44,6 +44,7 @@ export function tokenScope() {
 // matching the end of its own path against the routes it is served on, segment by segment: the
 // prefix is whatever comes before the matched route, and nothing is searched for.
 const routes = [
+  ['statement', ['dashboard', 'projects', ':projectId', 'statements', ':month']],
   ['run', ['dashboard', 'projects', ':projectId', 'runs', ':runId']],
   ['project', ['dashboard', 'projects', ':projectId']],
   ['costs', ['dashboard', 'costs']],
