@@ -39,7 +39,7 @@ public sealed class OverviewFunctions(Runs.ProjectRegistry projects, Statements 
             var budget = budgets.ShowAsync(projectId, cancellationToken);
             var current = await statements.GetAsync(projectId, month, cancellationToken);
             var previous = await statements.GetAsync(projectId, lastMonth, cancellationToken);
-            var counts = await countsRow is { } row ? Lifecycle.RunCounts.From(row) : null;
+            var counts = await countsRow is { } row ? Runs.RunCounts.From(row) : null;
             subtotal += (decimal)current["subtotal"]!;
             markup += (decimal)current["markup"]!;
             total += (decimal)current["total"]!;

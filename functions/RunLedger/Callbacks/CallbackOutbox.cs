@@ -8,7 +8,7 @@ namespace RunLedger.Callbacks;
 /// <summary>One callback to deliver, as written to the outbox in the transaction of the change that raised it.</summary>
 public sealed record CallbackRecord(
     string ProjectId, string RowKey, string Event, string Url, int CallbackIndex, string? RunId,
-    JsonObject Body, DateTimeOffset CreatedAt, string ScheduleKey)
+    JsonObject Body, DateTimeOffset CreatedAt, string ScheduleKey) : IOutboxRecord
 {
     /// <summary>The delivery id receivers de-duplicate by: a hash of the project and the outbox row, the same on every attempt.</summary>
     public string DeliveryId => DeliveryIdOf(ProjectId, RowKey);
@@ -90,7 +90,7 @@ public interface IBudgetView
     Task<JsonObject?> ShowAsync(string projectId, CancellationToken cancellationToken);
 }
 
-public sealed partial class CallbackOutbox(LedgerStorage storage, IBudgetView budgets, TimeProvider clock, ILogger<CallbackOutbox> logger)
+public sealed partial class CallbackOutbox(LedgerStorage storage, IBudgetView budgets, TimeProvider clock, ILogger<CallbackOutbox> logger) : IRunOutbox
 {
     /// <summary>The outbox records between two row keys, as shown to readers: never a secret.</summary>
     public async Task<JsonArray> ShowRangeAsync(string projectId, string from, string to, CancellationToken cancellationToken)
@@ -213,6 +213,15 @@ public sealed partial class CallbackOutbox(LedgerStorage storage, IBudgetView bu
         }
         return summary;
     }
+
+    async Task<IReadOnlyList<IOutboxRecord>> IRunOutbox.ForRunChangeAsync(RunRecord run, RunChange change, CancellationToken cancellationToken) =>
+        await ForRunChangeAsync(run, change, cancellationToken);
+
+    Task IRunOutbox.ScheduleAsync(IReadOnlyList<IOutboxRecord> records, CancellationToken cancellationToken) =>
+        ScheduleAsync([.. records.Cast<CallbackRecord>()], cancellationToken);
+
+    Task IRunOutbox.EnqueueAsync(IReadOnlyList<IOutboxRecord> records, CancellationToken cancellationToken) =>
+        EnqueueAsync([.. records.Cast<CallbackRecord>()], cancellationToken);
 
     /// <summary>Writes the records' schedule entries; done before the transaction that adds the records.</summary>
     public async Task ScheduleAsync(IReadOnlyList<CallbackRecord> records, CancellationToken cancellationToken)

@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
 using RunLedger.Ledger;
-using RunLedger.Progress;
 using RunLedger.Runs;
 using Azure.Data.Tables;
 
@@ -19,25 +18,30 @@ public static class CostLedger
     public const string Unpriced = "unpriced";
     public const string Project = "project";
 
-    /// <summary>The cost row for <paramref name="report"/>, priced from <paramref name="pricing"/> (the price book); also adds it to the run's totals and lines.</summary>
-    public static TableEntity Record(RunRecord run, ProgressReport report, long sequence, DateTimeOffset now, PricingTable pricing)
+    /// <summary>
+    /// The cost row of a report's <paramref name="usage"/> (the run's event <paramref name="sequence"/>,
+    /// dated <paramref name="reportedAt"/>), priced from <paramref name="pricing"/> (the price book);
+    /// also adds it to the run's totals and lines.
+    /// </summary>
+    public static TableEntity Record(RunRecord run, string eventId, string agent, JsonObject usage, DateTimeOffset reportedAt,
+        long sequence, DateTimeOffset now, PricingTable pricing)
     {
         var row = new JsonObject
         {
             ["seq"] = sequence,
-            ["eventId"] = report.EventId,
-            ["agent"] = report.Agent,
-            ["model"] = (string?)report.Usage!["model"],
-            ["usage"] = report.Usage.DeepClone(),
+            ["eventId"] = eventId,
+            ["agent"] = agent,
+            ["model"] = (string?)usage["model"],
+            ["usage"] = usage.DeepClone(),
         };
-        Price(row, report.Timestamp, pricing, PricingTable.OfConfig(run.Document["configSnapshot"]), keepReported: true);
+        Price(row, reportedAt, pricing, PricingTable.OfConfig(run.Document["configSnapshot"]), keepReported: true);
         var cost = (long)row["costMicros"]!;
         if (cost > MaxReportCostMicros)
         {
             throw Http.LedgerException.BadRequest(
                 $"The report's cost, {Money.Exact(cost)} USD, is over the most one report may cost ({Money.Exact(MaxReportCostMicros)} USD).");
         }
-        row["reportedAt"] = RunRules.Timestamp(report.Timestamp);
+        row["reportedAt"] = RunRules.Timestamp(reportedAt);
         row["recordedAt"] = RunRules.Timestamp(now);
 
         AddRowLines(Lines(run.Costs), row);

@@ -58,6 +58,7 @@ public static class LedgerServices
         services.AddSingleton<Dashboard.RunLinks>();
         services.AddSingleton<Callbacks.CallbackEnvironment>();
         services.AddSingleton<Callbacks.CallbackOutbox>();
+        services.AddSingleton<IRunOutbox>(provider => provider.GetRequiredService<Callbacks.CallbackOutbox>());
         services.AddSingleton<Callbacks.IHostResolver, Callbacks.DnsResolver>();
         services.AddSingleton<Callbacks.CallbackSender>();
         services.AddSingleton<Callbacks.CallbackDelivery>();

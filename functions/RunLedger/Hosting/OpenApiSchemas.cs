@@ -107,7 +107,7 @@ public static class OpenApiSchemas
                 ("projectId", Id()), ("runId", Id()), ("totalCost", Dollars4()), ("totalCostMicros", Micros()),
                 ("totalTokens", Int()), ("completedAt", Nullable(Time())))))),
 
-        ["Counts"] = Obj("A project's runs per status, and how many active ones are stale (Lifecycle/RunCounts.ToJson).",
+        ["Counts"] = Obj("A project's runs per status, and how many active ones are stale (Runs/RunCounts.ToJson).",
             ["projectId", "total", .. RunStatus.All, "stale"],
             [("projectId", Id()), ("total", Int()), .. RunStatus.All.Select(s => (s, Int())), ("stale", Int())]),
         ["Budget"] = Obj("A project's month-to-date spend against its budget, and this month's alerts (Budgets/BudgetLedger.ShowAsync).",
@@ -250,7 +250,7 @@ public static class OpenApiSchemas
                 ("secret", Str("16 to 256 characters; signs each delivery. Never part of a run.", minLength: 16, maxLength: 256))),
                 "At most 5."))),
 
-        ["DeadLetter"] = Obj("A queue message that can never be applied, with the reason (Progress/DeadLetters).",
+        ["DeadLetter"] = Obj("A queue message that can never be applied, with the reason (Runs/DeadLetters).",
             ["reason", "source", "messageId", "dequeueCount", "insertedAt", "recordedAt", "originalText"],
             ("reason", Str()), ("source", Str("The queue it came from: agent-progress or run-callbacks.")),
             ("messageId", Str()), ("dequeueCount", Int()), ("insertedAt", Time()), ("recordedAt", Time()),

@@ -11,7 +11,7 @@ namespace RunLedger.Lifecycle;
 /// (a retry must not fail); cancelling a completed or failed run is a 409.
 /// </summary>
 public sealed partial class RunCanceller(
-    RunStore runs, Progress.RunSignals signals, TimeProvider clock, ILogger<RunCanceller> logger)
+    RunStore runs, RunSignals signals, TimeProvider clock, ILogger<RunCanceller> logger)
 {
     public const int MaxReasonLength = 1000;
 

@@ -18,7 +18,7 @@ namespace RunLedger.Lifecycle;
 /// would be a table scan on the service's side. Safe to run twice or concurrently: each run is
 /// re-read and changed on its ETag, so a second sweep finds it stale already and adds nothing.
 /// </remarks>
-public sealed partial class StaleSweep(RunStore runs, ProjectRegistry registry, LedgerStorage storage, Progress.RunSignals signals, TimeProvider clock, ILogger<StaleSweep> logger)
+public sealed partial class StaleSweep(RunStore runs, ProjectRegistry registry, LedgerStorage storage, RunSignals signals, TimeProvider clock, ILogger<StaleSweep> logger)
 {
     public sealed record Result(int Projects, int Due, int Marked, int Failed, int Errors);
 

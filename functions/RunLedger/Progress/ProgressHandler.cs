@@ -95,7 +95,8 @@ public sealed partial class ProgressHandler(
             List<Callbacks.CallbackRecord>? alerts = null;
             if (report.Usage is not null)
             {
-                var costRow = CostLedger.Record(run, report, sequence, now, await prices.CurrentAsync(cancellationToken));
+                var costRow = CostLedger.Record(run, report.EventId, report.Agent, report.Usage, report.Timestamp, sequence, now,
+                    await prices.CurrentAsync(cancellationToken));
                 rows.Add(new(TableTransactionActionType.Add, costRow));
                 // Only a project with a budget keeps its month's spend: every cost of the project
                 // goes through that one row, which serializes the project's cost reports.

@@ -1,6 +1,8 @@
 using RunLedger.Http;
 using RunLedger.Ledger;
 
+using RunLedger.Runs;
+
 namespace RunLedger.Progress;
 
 /// <summary>

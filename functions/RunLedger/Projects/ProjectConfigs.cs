@@ -16,7 +16,7 @@ namespace RunLedger.Projects;
 /// <remarks>
 /// Each section is parsed by the feature that uses it: <c>invoice</c> (<see cref="Costs.CostLedger"/>),
 /// <c>pricing</c> (negotiated rates, <see cref="Costs.PricingTable.OfConfig"/>),
-/// <c>pipeline</c> (<see cref="Lifecycle.ActiveRuns"/>), <c>callbacks</c> (<see cref="CallbackConfig"/>),
+/// <c>pipeline</c> (<see cref="Runs.ActiveRuns"/>), <c>callbacks</c> (<see cref="CallbackConfig"/>),
 /// <c>budget</c> (<see cref="BudgetConfig"/>). Members not named there are kept as sent.
 /// </remarks>
 public sealed class ProjectConfigs(LedgerStorage storage, BudgetLedger budgets, CallbackEnvironment environment)
@@ -30,7 +30,7 @@ public sealed class ProjectConfigs(LedgerStorage storage, BudgetLedger budgets, 
         var prefix = path.Length == 0 ? "" : path + ".";
         Costs.CostLedger.CheckInvoiceSettings(config, prefix + "invoice");
         Costs.PricingTable.CheckProjectPricing(config, prefix + "pricing");
-        Lifecycle.ActiveRuns.CheckPipelineSettings(config, prefix + "pipeline");
+        Runs.ActiveRuns.CheckPipelineSettings(config, prefix + "pipeline");
         CallbackConfig.Check(config, path, environment.IsDevelopment);
         BudgetConfig.Parse(config, path);
     }

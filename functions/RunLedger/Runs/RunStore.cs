@@ -23,7 +23,7 @@ public enum RunSave
 /// rows the change adds (events, costs, idempotency records) and the rows that follow the run's
 /// lifecycle (<see cref="LifecycleActionsAsync"/>: the project's counts, the active-runs index).
 /// </summary>
-public sealed class RunStore(LedgerStorage storage, ProjectRegistry projects, Callbacks.CallbackOutbox outbox, TimeProvider clock)
+public sealed class RunStore(LedgerStorage storage, ProjectRegistry projects, IRunOutbox outbox, TimeProvider clock)
 {
     private TableClient Table => storage.Table;
 
@@ -130,7 +130,7 @@ public sealed class RunStore(LedgerStorage storage, ProjectRegistry projects, Ca
     /// alerts), and queued for delivery once it commits.
     /// </summary>
     public async Task SaveAsync(RunRecord run, IEnumerable<TableTransactionAction>? extra, CancellationToken cancellationToken,
-        RunSave kind = RunSave.Activity, IReadOnlyList<Callbacks.CallbackRecord>? callbacks = null)
+        RunSave kind = RunSave.Activity, IReadOnlyList<IOutboxRecord>? callbacks = null)
     {
         if (kind == RunSave.Activity) run.LastActivity = clock.GetUtcNow();
         if ((kind == RunSave.Activity || RunStatus.IsTerminal(run.Status)) && run.Stale)
@@ -144,7 +144,7 @@ public sealed class RunStore(LedgerStorage storage, ProjectRegistry projects, Ca
         run.WriteId = Guid.NewGuid().ToString("N");
         var change = run.Change;
         var rows = extra?.ToList() ?? [];
-        List<Callbacks.CallbackRecord> raised = [.. await outbox.ForRunChangeAsync(run, change, cancellationToken), .. callbacks ?? []];
+        List<IOutboxRecord> raised = [.. await outbox.ForRunChangeAsync(run, change, cancellationToken), .. callbacks ?? []];
         rows.AddRange(raised.Select(r => new TableTransactionAction(TableTransactionActionType.Add, r.ToEntity())));
         var deleteActiveRow = true;
         if (raised.Count > 0)
@@ -234,7 +234,7 @@ public sealed class RunStore(LedgerStorage storage, ProjectRegistry projects, Ca
         int? countsIndex = null, activeDeleteIndex = null;
         if (change.IsActive)
         {
-            actions.Add(new(TableTransactionActionType.UpsertReplace, Lifecycle.ActiveRuns.Entity(run)));
+            actions.Add(new(TableTransactionActionType.UpsertReplace, ActiveRuns.Entity(run)));
         }
         else if (change.WasActive && deleteActiveRow)
         {
@@ -256,16 +256,16 @@ public sealed class RunStore(LedgerStorage storage, ProjectRegistry projects, Ca
     /// (the project's first run, or runs stored before counts were kept), a recount of its index
     /// rows, and the project is registered for the timers.
     /// </summary>
-    public async Task<(Lifecycle.RunCounts Counts, TableEntity? Row)> CountsForChangeAsync(string projectId, CancellationToken cancellationToken)
+    public async Task<(RunCounts Counts, TableEntity? Row)> CountsForChangeAsync(string projectId, CancellationToken cancellationToken)
     {
         var row = await Table.FindAsync(projectId, Keys.CountsRow, cancellationToken);
-        if (row is not null) return (Lifecycle.RunCounts.From(row), row);
+        if (row is not null) return (RunCounts.From(row), row);
         await projects.RegisterAsync(projectId, cancellationToken);
-        return (await Lifecycle.RunCounts.RecountAsync(Table, projectId, cancellationToken), null);
+        return (await RunCounts.RecountAsync(Table, projectId, cancellationToken), null);
     }
 
     /// <summary>Adds the counts row, or replaces it on the ETag it was read with.</summary>
-    public static TableTransactionAction CountsAction(Lifecycle.RunCounts counts, string projectId, TableEntity? row) =>
+    public static TableTransactionAction CountsAction(RunCounts counts, string projectId, TableEntity? row) =>
         row is null
             ? new(TableTransactionActionType.Add, counts.ToEntity(projectId))
             : new(TableTransactionActionType.UpdateReplace, counts.ToEntity(projectId), row.ETag);

@@ -16,7 +16,7 @@ namespace RunLedger.Runs;
 /// PATCH projects/{projectId}/runs/{runId}   PatchRun       deep merge, If-Match, forward-only status
 /// </code>
 /// </summary>
-public sealed class RunsFunctions(RunStore store, RunPatcher patcher, RunLinks links)
+public sealed class RunsFunctions(RunStore store, Progress.RunPatcher patcher, RunLinks links)
 {
     [Function("ListRuns")]
     [Access(Need.Read)]

@@ -1,3 +1,4 @@
+using RunLedger.Progress;
 using System.Net;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.DependencyInjection;
@@ -116,7 +117,7 @@ public sealed class CallbackTargetTests : ComponentTest
         Assert.Equal("deadLettered", (string)delivery["state"]!);
         Assert.Equal(1, (int)delivery["attempts"]!);
         Assert.Contains($"resolves to {IPAddress.Parse(address)}, {kind}", (string)delivery["lastOutcome"]!, StringComparison.Ordinal);
-        var (letters, _) = await App.Get<RunLedger.Progress.DeadLetters>().ListAsync(10, null, default);
+        var (letters, _) = await App.Get<RunLedger.Runs.DeadLetters>().ListAsync(10, null, default);
         var letter = Assert.Single(letters);
         Assert.Equal("run-callbacks", (string)letter["source"]!);
         Assert.Contains(kind, (string)letter["reason"]!, StringComparison.Ordinal);

@@ -15,6 +15,10 @@ public sealed partial record FuzzRequest(string Function, HttpMethod Method, str
         {
             message.Content = new ByteArrayContent(Body);
             if (ContentType is not null) message.Content.Headers.TryAddWithoutValidation("Content-Type", ContentType);
+            // A server may answer before it reads a body (a refused credential: 401) and close the
+            // connection rather than drain a large one; the client, still sending, then sees no answer
+            // at all. Asking first, as HTTP/1.1 clients with large bodies should, gets the answer.
+            if (Body.Length > 64 * 1024) message.Headers.ExpectContinue = true;
         }
         foreach (var (name, value) in Headers)
         {

@@ -3,7 +3,7 @@ using RunLedger.Ledger;
 using RunLedger.Runs;
 using Azure.Data.Tables;
 
-namespace RunLedger.Progress;
+namespace RunLedger.Runs;
 
 /// <summary>
 /// Messages that can never be applied (malformed), kept with the reason and the original text
@@ -43,6 +43,6 @@ public sealed partial class DeadLetters(LedgerStorage storage, TimeProvider cloc
         return (rows.Select(r => DocumentColumns.Read(r)).ToList(), more ? rows[^1].RowKey : null);
     }
 
-    [LoggerMessage(EventId = 3003, Level = LogLevel.Warning, Message = "Dead letter from {Source} message {MessageId}: {Reason}")]
+    [LoggerMessage(EventId = 1501, Level = LogLevel.Warning, Message = "Dead letter from {Source} message {MessageId}: {Reason}")]
     private static partial void LogDeadLetter(ILogger logger, string source, string messageId, string reason);
 }

@@ -3,7 +3,7 @@ using Azure.Data.Tables;
 using RunLedger.Ledger;
 using RunLedger.Runs;
 
-namespace RunLedger.Lifecycle;
+namespace RunLedger.Runs;
 
 /// <summary>
 /// A project's runs per status, and how many active runs are stale: the <see cref="Keys.CountsRow"/>

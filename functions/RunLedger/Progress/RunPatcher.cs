@@ -3,7 +3,9 @@ using Azure.Data.Tables;
 using RunLedger.Http;
 using RunLedger.Ledger;
 
-namespace RunLedger.Runs;
+using RunLedger.Runs;
+
+namespace RunLedger.Progress;
 
 /// <summary>
 /// Applies a validated partial run. Without <c>If-Match</c>, a concurrent change makes the save
@@ -47,7 +49,7 @@ public sealed class RunPatcher(RunStore store, Costs.CostProjection projection, 
             // Status forward only; the other fields merge with the clock of now, like a report dated now.
             var now = clock.GetUtcNow();
             RunRules.ApplyStatus(run.Document, patch, now);
-            Progress.ReportEffects.ApplyPatch(run, RunRules.WithoutStatus(patch), now);
+            ReportEffects.ApplyPatch(run, RunRules.WithoutStatus(patch), now);
             run.Document["updatedAt"] = RunRules.Timestamp(now);
             if (!wasTerminal && RunStatus.IsTerminal(run.Status)) Costs.CostLedger.ShowTotals(run);
             try

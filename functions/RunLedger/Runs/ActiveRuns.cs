@@ -6,7 +6,7 @@ using RunLedger.Http;
 using RunLedger.Ledger;
 using RunLedger.Runs;
 
-namespace RunLedger.Lifecycle;
+namespace RunLedger.Runs;
 
 /// <summary>
 /// The active-runs index and the pipeline settings it follows. Every queued or running run has an

@@ -1,9 +1,9 @@
 using System.Collections.Concurrent;
 
-namespace RunLedger.Progress;
+namespace RunLedger.Runs;
 
 /// <summary>
-/// Wakes this instance's poller of a run (<see cref="LiveRuns"/>) when a report for the run is
+/// Wakes this instance's poller of a run (<c>Progress/LiveRuns</c>) when a report for the run is
 /// applied here. Pollers also read storage every second, so reports applied by other instances
 /// arrive too, only a little later.
 /// </summary>
