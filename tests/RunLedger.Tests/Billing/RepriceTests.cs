@@ -21,9 +21,33 @@ public sealed class RepriceTests : ComponentTest
     private readonly FixedClock _clock = new(new DateTimeOffset(2026, 11, 10, 12, 0, 0, TimeSpan.Zero));
     private int _reports;
 
+    private readonly FailOnce _failure = new();
+
     public RepriceTests()
     {
         App.Clock = _clock;
+        App.WithStoragePolicy(_failure);
+    }
+
+    /// <summary>Fails the <see cref="FailAt"/>th transaction from now (the instance stopping there, as far as storage can tell), once.</summary>
+    private sealed class FailOnce : Azure.Core.Pipeline.HttpPipelineSynchronousPolicy
+    {
+        private int _seen;
+
+        public int FailAt
+        {
+            get;
+            set { field = value; _seen = 0; }
+        }
+
+        public override void OnSendingRequest(Azure.Core.HttpMessage message)
+        {
+            if (FailAt > 0 && message.Request.Uri.Path.EndsWith("$batch", StringComparison.Ordinal) && ++_seen == FailAt)
+            {
+                FailAt = 0;
+                throw new InvalidOperationException("The instance stopped here.");
+            }
+        }
     }
 
     private Repricing Repricing => App.Get<Repricing>();
@@ -96,6 +120,33 @@ public sealed class RepriceTests : ComponentTest
         Assert.Equal("computed", (string)repriced["priceSource"]!);
         Assert.Equal("clip-x", (string)repriced["pricedWith"]!["book"]!["model"]!);
         Assert.Equal((string)applied["repriceId"]!, (string)repriced["repriceId"]!);
+    }
+
+    [Fact]
+    public async Task AnApplyInterruptedBetweenRunsFinishesTheRestWhenSentAgainAndCountsEachRunOnce()
+    {
+        await App.Get<ProjectConfigs>().PutAsync("p1", JsonNode.Parse("""{"budget":{"monthlyUsd":100}}""")!.AsObject(), default);
+        var first = await RunWithUsageAsync("""{"model":"clip-x","seconds":10}""");
+        var second = await RunWithUsageAsync("""{"model":"clip-x","seconds":30}""");
+        await PriceClipAsync("0.1");
+        var repriceId = (string)(await Repricing.RunAsync(Window(apply: false), default))["repriceId"]!;
+
+        // The first run's transaction commits; the instance stops at the second's.
+        _failure.FailAt = 2;
+        await Assert.ThrowsAsync<InvalidOperationException>(() => Repricing.RunAsync(Window(apply: true), default));
+        var partial = DocumentColumns.Read((await App.Storage.Table.GetEntityAsync<TableEntity>("p1", Keys.RepriceRow(repriceId))).Value);
+        Assert.Equal("applying", (string)partial["state"]!);
+        Assert.Equal([first], partial["runs"]!.AsObject().Select(r => r.Key));
+
+        var applied = await Repricing.RunAsync(Window(apply: true), default);
+
+        Assert.Equal("applied", (string)applied["state"]!);
+        Assert.Equal("1.000000", (string)applied["runs"]![first]!["differenceUsd"]!);
+        Assert.Equal("3.000000", (string)applied["runs"]![second]!["differenceUsd"]!);
+        Assert.Equal(4_000_000, (await CostRowsAsync()).Sum(r => r.GetInt64("CostMicros") ?? 0));
+        Assert.Equal(4_000_000, (long)(await App.Get<BudgetLedger>().ShowAsync("p1", _clock.GetUtcNow(), default))["spendMicros"]!);
+        Assert.Equal(1_000_000, (long)(await App.Get<RunStore>().GetAsync("p1", first, default))!.Document["totalCostMicros"]!);
+        Assert.Equal(3_000_000, (long)(await App.Get<RunStore>().GetAsync("p1", second, default))!.Document["totalCostMicros"]!);
     }
 
     [Fact]

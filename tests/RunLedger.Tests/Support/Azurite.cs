@@ -56,6 +56,9 @@ public static class Azurite
                 "--queuePort", queuePort.ToString(System.Globalization.CultureInfo.InvariantCulture),
                 "--tablePort", tablePort.ToString(System.Globalization.CultureInfo.InvariantCulture),
             },
+            // Never the terminal's stdin: a shell in the background that shares the terminal can be
+            // stopped by job control (seen locally: watchdogs in state T, their Azurites left behind).
+            RedirectStandardInput = true,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
