@@ -31,11 +31,13 @@ public sealed class PriceBook(PricingTable shipped, LedgerStorage storage, TimeP
 
     public Task<Book> BookAsync(CancellationToken cancellationToken)
     {
+        cancellationToken.ThrowIfCancellationRequested();
         var now = clock.GetUtcNow();
         lock (_gate)
         {
-            if (_cached is { } cached && now - cached.ReadAt < RefreshAfter && !cached.Book.IsFaulted) return cached.Book;
-            var read = ReadAsync(cancellationToken);
+            if (_cached is { } cached && now - cached.ReadAt < RefreshAfter && !cached.Book.IsFaulted && !cached.Book.IsCanceled) return cached.Book;
+            // Shared by every caller until the next refresh: not cancelled with the request that started it.
+            var read = ReadAsync(CancellationToken.None);
             _cached = (now, read);
             return read;
         }
