@@ -30,6 +30,44 @@ public static class Azurite
 
     public static Task<Endpoints> GetAsync() => Started.Value;
 
+    /// <summary>Carried by a test run's Azurite and its watchdog: the process id of the test run that started them.</summary>
+    private const string OwnerVariable = "RUNLEDGER_TEST_AZURITE_OWNER";
+
+    /// <summary>
+    /// Kills what earlier test runs left behind: processes carrying <see cref="OwnerVariable"/> whose
+    /// owner is gone (a test host killed outright takes its watchdog with it, and a stopped watchdog
+    /// never gets to end its Azurite). Linux only (/proc); elsewhere nothing.
+    /// </summary>
+    private static void ReapOrphans()
+    {
+        if (!Directory.Exists("/proc/self")) return;
+        foreach (var directory in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(directory), out var pid) || pid == Environment.ProcessId) continue;
+            string environment;
+            try
+            {
+                environment = File.ReadAllText(Path.Combine(directory, "environ"));
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                continue;
+            }
+            var owner = environment.Split('\0').FirstOrDefault(v => v.StartsWith(OwnerVariable + "=", StringComparison.Ordinal));
+            if (owner is null || !int.TryParse(owner[(OwnerVariable.Length + 1)..], out var ownerPid)) continue;
+            if (Directory.Exists($"/proc/{ownerPid}")) continue;
+            try
+            {
+                using var orphan = Process.GetProcessById(pid);
+                orphan.Kill();
+            }
+            catch (Exception e) when (e is ArgumentException or InvalidOperationException or System.ComponentModel.Win32Exception)
+            {
+                // Gone already, or not ours to kill.
+            }
+        }
+    }
+
     private static async Task<Endpoints> StartAsync()
     {
         var root = RepoRoot();
@@ -39,6 +77,7 @@ public static class Azurite
             throw new InvalidOperationException($"Azurite is not installed at {bin}; run ./test.sh (it runs npm ci).");
         }
 
+        ReapOrphans();
         int blobPort = FreePort(), queuePort = FreePort(), tablePort = FreePort();
         // Through a watchdog shell: Azurite is killed when this test process is gone, however it ended
         // (vstest ends its test host without running ProcessExit handlers, which left one Azurite per run behind).
@@ -64,6 +103,7 @@ public static class Azurite
             UseShellExecute = false,
             WorkingDirectory = root,
         };
+        psi.Environment[OwnerVariable] = Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture);
         var process = Process.Start(psi) ?? throw new InvalidOperationException("Azurite did not start.");
         process.OutputDataReceived += (_, _) => { };
         process.ErrorDataReceived += (_, _) => { };
