@@ -43,6 +43,22 @@ public sealed class StatementPageTests(BrowserHost host) : LedgerTest(host), ICl
     }
 
     [Fact]
+    public async Task TheProjectPageLinksToThisMonthsStatement()
+    {
+        await StartAsync($$"""{"projectId":"{{P}}"}""");
+        var month = DateTimeOffset.UtcNow.ToString("yyyy-MM", System.Globalization.CultureInfo.InvariantCulture);
+        await using var browser = await Browser.OpenAsync();
+        var page = browser.Page;
+        await page.GotoAsync(new Uri(Client.BaseAddress!, $"/api/dashboard/projects/{P}").ToString());
+
+        await page.Locator("#nav a", new() { HasText = "Statement" }).ClickAsync();
+
+        await Expect(page).ToHaveURLAsync(new System.Text.RegularExpressions.Regex($"/api/dashboard/projects/{P}/statements/{month}$"));
+        await Expect(page.Locator("body[data-page=ready]")).ToHaveCountAsync(1);
+        await Expect(page.Locator("#nav a[aria-current=page]")).ToHaveTextAsync("Statement");
+    }
+
+    [Fact]
     public async Task AMonthThatIsNotOneIsRefusedBeforeThePageLoads()
     {
         var response = await Client.GetAsync($"/api/dashboard/projects/{P}/statements/2026-13");

@@ -8,7 +8,11 @@ export function renderNav(projectId, current) {
   const items = [];
   // A run link opens that run only: offer no page it would be refused.
   if (!scope?.runId) {
-    if (projectId) items.push(['project', `Project ${projectId}`, pageUrl(`projects/${enc(projectId)}`)]);
+    if (projectId) {
+      items.push(['project', `Project ${projectId}`, pageUrl(`projects/${enc(projectId)}`)]);
+      const month = new Date().toISOString().slice(0, 7); // this month, UTC, as statements are
+      items.push(['statement', 'Statement', pageUrl(`projects/${enc(projectId)}/statements/${month}`)]);
+    }
     items.push(['costs', 'Costs', pageUrl('costs', projectId ? `?projectId=${enc(projectId)}` : '')]);
   }
   nav.replaceChildren(...items.map(([key, label, href]) =>
