@@ -81,7 +81,10 @@ public static class Azurite
         int blobPort = FreePort(), queuePort = FreePort(), tablePort = FreePort();
         // Through a watchdog shell: Azurite is killed when this test process is gone, however it ended
         // (vstest ends its test host without running ProcessExit handlers, which left one Azurite per run behind).
-        var psi = new ProcessStartInfo("/bin/sh")
+        // In a session of its own (setsid) where there is one: with no terminal, job control can never
+        // stop the watchdog (watchdogs stopped that way, state T, had left their Azurites behind).
+        var setsid = File.Exists("/usr/bin/setsid") ? "/usr/bin/setsid" : null;
+        var psi = new ProcessStartInfo(setsid ?? "/bin/sh")
         {
             ArgumentList =
             {
@@ -103,6 +106,7 @@ public static class Azurite
             UseShellExecute = false,
             WorkingDirectory = root,
         };
+        if (setsid is not null) psi.ArgumentList.Insert(0, "/bin/sh");
         psi.Environment[OwnerVariable] = Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture);
         var process = Process.Start(psi) ?? throw new InvalidOperationException("Azurite did not start.");
         process.OutputDataReceived += (_, _) => { };
