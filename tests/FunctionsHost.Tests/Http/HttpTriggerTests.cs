@@ -88,10 +88,11 @@ public sealed class HttpTriggerTests(HostFixture fixture)
         }
 
         // The function writes five events 400 ms apart. Buffered, they would arrive together at
-        // the end; streamed, they are spread over about 1.6 s. Generous margins: the machine is shared.
+        // the end; streamed, they are spread over up to 1.6 s. Only the spread is asserted, with a
+        // wide margin: on a busy machine the client may read its first events late, all at once
+        // (CI once saw three arrive together, then the last two 350 and 750 ms later).
         Assert.Equal(5, arrivals.Count);
-        Assert.True(arrivals[^1] - arrivals[0] > TimeSpan.FromMilliseconds(900), $"Events arrived at {string.Join(", ", arrivals)}");
-        Assert.True(arrivals[2] - arrivals[0] > TimeSpan.FromMilliseconds(300), $"Events arrived at {string.Join(", ", arrivals)}");
+        Assert.True(arrivals[^1] - arrivals[0] > TimeSpan.FromMilliseconds(300), $"Events arrived at {string.Join(", ", arrivals)}");
     }
 
     [Fact]
