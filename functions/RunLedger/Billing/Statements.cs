@@ -36,17 +36,14 @@ public sealed class Statements(LedgerStorage storage, Projects.ProjectConfigs co
     /// <summary>A closed statement: its frozen JSON and the cost rows it holds.</summary>
     private sealed record Closed(string Month, JsonObject Json, Dictionary<string, long> Billed);
 
-    /// <summary><c>yyyy-MM</c>, a month from 2000 to 9998; a 400 otherwise.</summary>
-    public static DateTimeOffset ParseMonth(string month) => RouteIds.CheckMonth(month);
-
     public static string MonthOf(DateTimeOffset at) => at.UtcDateTime.ToString("yyyy-MM", CultureInfo.InvariantCulture);
 
-    private static string NextMonth(string month) => MonthOf(ParseMonth(month).AddMonths(1));
+    private static string NextMonth(string month) => MonthOf(RouteIds.CheckMonth(month).AddMonths(1));
 
     /// <summary>The statement of <paramref name="month"/>: frozen when closed, else as it stands now.</summary>
     public async Task<JsonObject> GetAsync(string projectId, string month, CancellationToken cancellationToken)
     {
-        ParseMonth(month);
+        RouteIds.CheckMonth(month);
         var closed = await ClosedAsync(projectId, cancellationToken);
         return closed.TryGetValue(month, out var statement)
             ? statement.Json
@@ -73,7 +70,7 @@ public sealed class Statements(LedgerStorage storage, Projects.ProjectConfigs co
     /// </summary>
     public async Task<JsonObject> CloseAsync(string projectId, string month, CloseRequest request, CancellationToken cancellationToken)
     {
-        var start = ParseMonth(month);
+        var start = RouteIds.CheckMonth(month);
         var now = clock.GetUtcNow();
         if (now < start.AddMonths(1))
         {
@@ -161,7 +158,7 @@ public sealed class Statements(LedgerStorage storage, Projects.ProjectConfigs co
     private async Task<(JsonObject Json, Dictionary<string, long> Included)> BuildAsync(
         string projectId, string month, Dictionary<string, Closed> closed, CancellationToken cancellationToken)
     {
-        var start = ParseMonth(month);
+        var start = RouteIds.CheckMonth(month);
         // What closed statements billed of each row: its cost when billed, then any differences since.
         var billedBefore = new Dictionary<string, long>(StringComparer.Ordinal);
         foreach (var (key, micros) in closed.Values.SelectMany(c => c.Billed))
@@ -227,7 +224,7 @@ public sealed class Statements(LedgerStorage storage, Projects.ProjectConfigs co
         }
 
         var config = await configs.GetAsync(projectId, cancellationToken);
-        var invoice = Invoice.Build(lines, MarkupRate(config));
+        var invoice = Invoice.Build(lines, CostLedger.MarkupRateOf(config));
         var json = new JsonObject
         {
             ["statementId"] = null,
@@ -261,9 +258,6 @@ public sealed class Statements(LedgerStorage storage, Projects.ProjectConfigs co
         while (closed.ContainsKey(target)) target = NextMonth(target);
         return target;
     }
-
-    private static decimal MarkupRate(JsonObject? config) =>
-        config?["invoice"]?["markupRate"] is JsonValue v && v.TryGetValue(out decimal rate) ? rate : CostLedger.DefaultMarkupRate;
 
     private static DateTimeOffset? Time(JsonNode? node) =>
         node is JsonValue v && v.TryGetValue(out string? text)

@@ -64,7 +64,7 @@ public sealed partial class StatementsFunctions(Statements statements)
         string projectId, string month, CancellationToken cancellationToken)
     {
         RouteIds.CheckProject(projectId);
-        Statements.ParseMonth(month);
+        RouteIds.CheckMonth(month);
         var body = await JsonBody.ReadOptionalObjectAsync(request, cancellationToken);
         var caller = AccessMiddleware.CallerOf(request.HttpContext);
         var closing = new CloseRequest(caller.IsAdmin ? "admin key" : "project key", Name(body), Exchange(body));

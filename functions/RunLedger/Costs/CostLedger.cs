@@ -177,8 +177,12 @@ public static class CostLedger
         }
     }
 
-    public static decimal MarkupRate(JsonObject run) =>
-        run["configSnapshot"]?["invoice"]?["markupRate"] is JsonValue v && v.TryGetValue(out decimal rate) ? rate : DefaultMarkupRate;
+    /// <summary>A run's markup: its config snapshot's (<see cref="MarkupRateOf"/>).</summary>
+    public static decimal MarkupRate(JsonObject run) => MarkupRateOf(run["configSnapshot"]);
+
+    /// <summary>A config's <c>invoice.markupRate</c> (checked when it was stored), else <see cref="DefaultMarkupRate"/>.</summary>
+    public static decimal MarkupRateOf(JsonNode? config) =>
+        config?["invoice"]?["markupRate"] is JsonValue v && v.TryGetValue(out decimal rate) ? rate : DefaultMarkupRate;
 
     private static JsonObject Lines(JsonObject totals) => (JsonObject)(totals["lines"] ??= new JsonObject());
 
