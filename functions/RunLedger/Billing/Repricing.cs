@@ -213,10 +213,11 @@ public sealed class Repricing(
             }
             List<Callbacks.CallbackRecord>? alerts = null;
             var budgetDifference = chunk.Where(c => c.InBudgetMonth).Sum(c => c.New - c.Old);
-            if (budgetDifference != 0 && await budgets.ReadAsync(request.ProjectId, cancellationToken) is { } budgetRow
-                && Budgets.BudgetLedger.HasBudget(budgetRow))
+            if (budgetDifference != 0)
             {
-                var (spendRows, raised) = await budgets.AddAsync(request.ProjectId, budgetRow, budgetDifference, now, cancellationToken);
+                // Without a budget, the budget row's ETag still moves (a budget being turned on sums the costs again).
+                var budgetRow = await budgets.ReadAsync(request.ProjectId, cancellationToken);
+                var (spendRows, raised) = await budgets.CostActionsAsync(request.ProjectId, budgetRow, budgetDifference, now, cancellationToken);
                 actions.AddRange(spendRows);
                 alerts = raised;
             }

@@ -46,10 +46,24 @@ public sealed class BudgetLedger(LedgerStorage storage, CallbackOutbox outbox, T
         storage.Table.FindAsync(projectId, Keys.BudgetRow, cancellationToken);
 
     /// <summary>
-    /// Adds a cost to the spend: the budget row's write (first) and any month archive, for the
-    /// cost's transaction, and the alerts it raises. Reads storage only when a threshold is newly
-    /// crossed and callbacks want it: whether its alert was recorded this month already.
+    /// What a cost of a budgeted run (<see cref="Runs.RunRecord.Budgeted"/>), or a late cost of a
+    /// final run, adds to its transaction, given the budget row read for it: with a budget, the new
+    /// spend and any alerts (<see cref="AddAsync"/>); without one, the budget row merged with
+    /// nothing on its ETag (added empty when there is none). That write changes nothing a reader
+    /// sees, but it changes the row's ETag, so a config PUT turning a budget on, which sums the
+    /// month's cost rows and then writes the spend on the ETag it read first, fails and sums again
+    /// when such a cost committed in between, instead of missing it.
     /// </summary>
+    public async Task<(List<TableTransactionAction> Actions, List<CallbackRecord> Alerts)> CostActionsAsync(
+        string projectId, TableEntity? row, long costMicros, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        if (HasBudget(row)) return await AddAsync(projectId, row, costMicros, now, cancellationToken);
+        var touch = new TableEntity(projectId, Keys.BudgetRow);
+        return ([row is null
+            ? new(TableTransactionActionType.Add, touch)
+            : new(TableTransactionActionType.UpdateMerge, touch, row.ETag)], []);
+    }
+
     /// <summary>What a final callback says of a budget row at <paramref name="now"/>; null when the project has no budget.</summary>
     public static JsonObject? View(TableEntity? row, DateTimeOffset now)
     {
@@ -65,6 +79,11 @@ public sealed class BudgetLedger(LedgerStorage storage, CallbackOutbox outbox, T
         };
     }
 
+    /// <summary>
+    /// Adds a cost to the spend: the budget row's write (first) and any month archive, for the
+    /// cost's transaction, and the alerts it raises. Reads storage only when a threshold is newly
+    /// crossed and callbacks want it: whether its alert was recorded this month already.
+    /// </summary>
     public async Task<(List<TableTransactionAction> Actions, List<CallbackRecord> Alerts)> AddAsync(
         string projectId, TableEntity? row, long costMicros, DateTimeOffset now, CancellationToken cancellationToken)
     {
@@ -155,18 +174,18 @@ public sealed class BudgetLedger(LedgerStorage storage, CallbackOutbox outbox, T
         (row.GetString(Crossed) ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries);
 
     /// <summary>
-    /// The change to the budget row that makes it follow a new project config (its budget and
-    /// budget callbacks, without secrets), keeping the month's spend; null when the project has
-    /// no budget row and the config sets neither. Part of the config's transaction
-    /// (<see cref="Projects.ProjectConfigs.PutAsync"/>); a 412 there means a report changed the row
-    /// since this read.
+    /// The change to the budget row <paramref name="row"/> (as read) that makes it follow a new
+    /// project config (its budget and budget callbacks, without secrets), keeping the month's spend;
+    /// null when the project has no budget row and the config sets neither. A budget turned on
+    /// starts from the month's cost rows, summed after the row was read. Part of the config's
+    /// transaction (<see cref="Projects.ProjectConfigs.PutAsync"/>); a 412 there means a cost
+    /// changed the row since it was read, and it is read and summed again.
     /// </summary>
-    public async Task<TableTransactionAction?> FollowConfigAsync(string projectId, JsonObject config, CancellationToken cancellationToken)
+    public async Task<TableTransactionAction?> FollowConfigAsync(string projectId, JsonObject config, TableEntity? row, CancellationToken cancellationToken)
     {
         var budget = BudgetConfig.Parse(config, "");
         var (withoutSecrets, _) = CallbackConfig.Split(config);
         var callbacks = withoutSecrets["callbacks"]?.ToJsonString();
-        var row = await ReadAsync(projectId, cancellationToken);
         if (row is null && budget is null && callbacks is null) return null;
 
         var next = new TableEntity(projectId, Keys.BudgetRow);
@@ -215,8 +234,12 @@ public sealed class BudgetLedger(LedgerStorage storage, CallbackOutbox outbox, T
 }
 
 /// <summary>The month's spend, limit and what remains for a final callback (null without a budget): one point read of the budget row.</summary>
-public sealed class BudgetView(LedgerStorage storage, TimeProvider clock) : IBudgetView
+public sealed class BudgetView(LedgerStorage storage, TimeProvider clock) : IBudgetView, Runs.IProjectBudget
 {
     public async Task<JsonObject?> ShowAsync(string projectId, CancellationToken cancellationToken) =>
         BudgetLedger.View(await storage.Table.FindAsync(projectId, Keys.BudgetRow, cancellationToken), clock.GetUtcNow());
+
+    /// <summary>Whether the project has a budget: one point read of the budget row.</summary>
+    public async Task<bool> IsSetAsync(string projectId, CancellationToken cancellationToken) =>
+        BudgetLedger.HasBudget(await storage.Table.FindAsync(projectId, Keys.BudgetRow, cancellationToken));
 }

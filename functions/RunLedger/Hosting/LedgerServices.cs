@@ -63,7 +63,9 @@ public static class LedgerServices
         services.AddSingleton<Callbacks.CallbackSender>();
         services.AddSingleton<Callbacks.CallbackDelivery>();
         services.AddSingleton<Budgets.BudgetLedger>();
-        services.AddSingleton<Callbacks.IBudgetView, Budgets.BudgetView>();
+        services.AddSingleton<Budgets.BudgetView>();
+        services.AddSingleton<Callbacks.IBudgetView>(provider => provider.GetRequiredService<Budgets.BudgetView>());
+        services.AddSingleton<IProjectBudget>(provider => provider.GetRequiredService<Budgets.BudgetView>());
         services.AddSingleton<Projects.ProjectConfigs>();
         services.AddSingleton<Billing.Statements>();
         services.AddSingleton<Billing.Repricing>();

@@ -31,11 +31,12 @@ public readonly record struct ReportResult(ReportOutcome Outcome, long Sequence,
 /// <summary>
 /// Applies agent reports to runs, exactly once in effect. One report costs one read of the run
 /// and one entity-group transaction that replaces the run (conditioned on its ETag), updates its
-/// index entry, and adds the event and its event-id marker. A report with usage also reads the
-/// project's budget row (at the same time as the run) and adds its cost row and the new
-/// month-to-date spend (ETag too) to that transaction, with any budget alerts it raises. A
-/// redelivered report fails on the marker and changes nothing; a concurrent writer fails an ETag
-/// and the report is re-applied to the fresh run and spend.
+/// index entry, and adds the event and its event-id marker, and a report with usage its cost row.
+/// A cost of a budgeted run (<see cref="RunRecord.Budgeted"/>) or a late cost of a final run also
+/// reads the project's budget row, after the run, and adds the new month-to-date spend (ETag too)
+/// to that transaction, with any budget alerts it raises. A redelivered report fails on the
+/// marker and changes nothing; a concurrent writer fails an ETag and the report is re-applied to
+/// the fresh run and spend.
 /// </summary>
 public sealed partial class ProgressHandler(
     RunStore runs, EventStore events, PriceBook prices, CostProjection projection, Budgets.BudgetLedger budgets, RunSignals signals,
@@ -53,10 +54,7 @@ public sealed partial class ProgressHandler(
         activity?.SetTag("runledger.event_id", report.EventId);
         for (var attempt = 1; ; attempt++)
         {
-            // A report with usage changes the project's month-to-date spend too: read both at once.
-            var budgetRead = report.Usage is null ? Task.FromResult<TableEntity?>(null) : budgets.ReadAsync(report.ProjectId, cancellationToken);
             var run = await runs.GetAsync(report.ProjectId, report.RunId, cancellationToken);
-            var budget = await budgetRead;
             if (run is null || run.Purging)
             {
                 // A run that retention is deleting is gone already: its event-id markers may be, so
@@ -98,11 +96,13 @@ public sealed partial class ProgressHandler(
                 var costRow = CostLedger.Record(run, report.EventId, report.Agent, report.Usage, report.Timestamp, sequence, now,
                     await prices.CurrentAsync(cancellationToken));
                 rows.Add(new(TableTransactionActionType.Add, costRow));
-                // Only a project with a budget keeps its month's spend: every cost of the project
-                // goes through that one row, which serializes the project's cost reports.
-                if (costRow.GetInt64("CostMicros") is > 0 and var cost && Budgets.BudgetLedger.HasBudget(budget))
+                // Only a budgeted run's costs (and late costs of final runs, which no budget turned
+                // on marks) go through the project's budget row, which serializes them; a run
+                // without the mark started, and stayed, while the project had no budget.
+                if (costRow.GetInt64("CostMicros") is > 0 and var cost && (run.Budgeted != false || wasTerminal))
                 {
-                    var (spendRows, raised) = await budgets.AddAsync(report.ProjectId, budget, cost, now, cancellationToken);
+                    var budget = await budgets.ReadAsync(report.ProjectId, cancellationToken);
+                    var (spendRows, raised) = await budgets.CostActionsAsync(report.ProjectId, budget, cost, now, cancellationToken);
                     budgetAction = EventIdAction + rows.Count;
                     rows.AddRange(spendRows);
                     // The budget row's new value is the first spend row (AddAsync): what a final callback reports.

@@ -19,7 +19,7 @@ namespace RunLedger.Projects;
 /// <c>pipeline</c> (<see cref="Runs.ActiveRuns"/>), <c>callbacks</c> (<see cref="CallbackConfig"/>),
 /// <c>budget</c> (<see cref="BudgetConfig"/>). Members not named there are kept as sent.
 /// </remarks>
-public sealed class ProjectConfigs(LedgerStorage storage, BudgetLedger budgets, CallbackEnvironment environment)
+public sealed class ProjectConfigs(LedgerStorage storage, BudgetLedger budgets, Runs.RunStore runs, CallbackEnvironment environment)
 {
     /// <summary>
     /// A 400 naming the first value that cannot be used. <paramref name="path"/> prefixes the
@@ -43,19 +43,40 @@ public sealed class ProjectConfigs(LedgerStorage storage, BudgetLedger budgets, 
     }
 
     /// <summary>
-    /// Checks and stores <paramref name="config"/>, replacing the project's, with the budget row
-    /// following it in the same transaction (one read of the budget row, one transaction; again
-    /// when a cost report changed the budget row in between).
+    /// Checks and stores <paramref name="config"/>, replacing the project's, in one transaction with
+    /// the budget row following it and the project's counts row carrying whether runs started from
+    /// now on keep the budget (<see cref="Runs.RunCounts.Budgeted"/>). Reads the counts and budget
+    /// rows first; again when a start or a cost changed either in between.
     /// </summary>
+    /// <remarks>
+    /// A budget turned on must count every cost of the month, also of runs started without it.
+    /// In this order: the counts row is read (a start after that changes it, and this transaction
+    /// fails); every active run is marked budgeted (a report that read its run unmarked fails its
+    /// ETag, and its retry reads the budget row); the budget row is read and the month's cost rows
+    /// summed (a cost of a budgeted run, or a late one of a final run, changes the budget row even
+    /// without a budget, and this transaction fails); then the config, the budget row with that sum,
+    /// and the flag commit together. A cost that committed before the sum is in it; one after it
+    /// makes this transaction fail, and the sum is taken again.
+    /// </remarks>
     public async Task PutAsync(string projectId, JsonObject config, CancellationToken cancellationToken)
     {
         Check(config, "");
         var configRow = new TableEntity(projectId, Keys.ConfigRow);
         DocumentColumns.Write(configRow, config);
+        var budgeted = BudgetConfig.Parse(config, "") is not null;
         for (var attempt = 1; ; attempt++)
         {
+            var (counts, countsRow) = await runs.CountsForChangeAsync(projectId, cancellationToken);
+            var budgetRow = await budgets.ReadAsync(projectId, cancellationToken);
+            if (budgeted && !BudgetLedger.HasBudget(budgetRow))
+            {
+                await runs.MarkActiveRunsBudgetedAsync(projectId, cancellationToken);
+                budgetRow = await budgets.ReadAsync(projectId, cancellationToken);
+            }
             var actions = new List<TableTransactionAction> { new(TableTransactionActionType.UpsertReplace, configRow) };
-            if (await budgets.FollowConfigAsync(projectId, config, cancellationToken) is { } budgetRow) actions.Add(budgetRow);
+            if (await budgets.FollowConfigAsync(projectId, config, budgetRow, cancellationToken) is { } budgetAction) actions.Add(budgetAction);
+            counts.Budgeted = budgeted;
+            actions.Add(Runs.RunStore.CountsAction(counts, projectId, countsRow));
             try
             {
                 await storage.Table.SubmitTransactionAsync(actions, cancellationToken);

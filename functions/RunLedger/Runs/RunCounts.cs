@@ -13,9 +13,17 @@ namespace RunLedger.Runs;
 public sealed class RunCounts
 {
     private const string StaleColumn = "Stale";
+    private const string BudgetedColumn = "Budgeted";
     private readonly Dictionary<string, long> _byStatus = RunStatus.All.ToDictionary(s => s, _ => 0L);
 
     public long Stale { get; private set; }
+
+    /// <summary>
+    /// Whether runs started now keep the project's budget (<see cref="RunRecord.Budgeted"/>): set by
+    /// every config PUT in the config's own transaction, so a start, which swaps this row on its ETag,
+    /// reads a value no budget change can slip past. Null on rows stored before it was kept.
+    /// </summary>
+    public bool? Budgeted { get; set; }
 
     public long this[string status] => _byStatus[status];
 
@@ -26,6 +34,7 @@ public sealed class RunCounts
         var counts = new RunCounts();
         foreach (var status in RunStatus.All) counts._byStatus[status] = row.GetInt64(Column(status)) ?? 0;
         counts.Stale = row.GetInt64(StaleColumn) ?? 0;
+        counts.Budgeted = row.GetBoolean(BudgetedColumn);
         return counts;
     }
 
@@ -59,6 +68,7 @@ public sealed class RunCounts
     {
         var row = new TableEntity(projectId, Keys.CountsRow) { [StaleColumn] = Stale };
         foreach (var (status, count) in _byStatus) row[Column(status)] = count;
+        if (Budgeted is { } budgeted) row[BudgetedColumn] = budgeted;
         return row;
     }
 

@@ -30,6 +30,7 @@ public static class RunEntities
         if (run.LastActivity is { } last) entity["LastActivity"] = last;
         if (run.IdempotencyRow is not null) entity["IdempotencyRow"] = run.IdempotencyRow;
         if (run.Purging) entity["Purging"] = true;
+        if (run.Budgeted is { } budgeted) entity[BudgetedColumn] = budgeted;
         var bytes = DocumentColumns.Write(entity, run.Document);
         if (run.Clocks.Count > 0) bytes += DocumentColumns.Write(entity, run.Clocks, ClocksPrefix);
         if (run.Costs.Count > 0) bytes += DocumentColumns.Write(entity, run.Costs, CostsPrefix);
@@ -38,6 +39,9 @@ public static class RunEntities
         if (bytes > DocumentColumns.MaxEncodedBytes) throw new DocumentTooLargeException(bytes);
         return entity;
     }
+
+    /// <summary>The run row's <see cref="RunRecord.Budgeted"/> column, which a budget turned on merges into active runs.</summary>
+    public const string BudgetedColumn = "Budgeted";
 
     private const string ClocksPrefix = "Clk";
     private const string CostsPrefix = "Cst";
@@ -78,5 +82,6 @@ public static class RunEntities
         LastActivity = entity.GetDateTimeOffset("LastActivity"),
         IdempotencyRow = entity.GetString("IdempotencyRow"),
         Purging = entity.GetBoolean("Purging") ?? false,
+        Budgeted = entity.GetBoolean(BudgetedColumn),
     };
 }

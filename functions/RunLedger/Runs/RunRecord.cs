@@ -82,6 +82,15 @@ public sealed class RunRecord
     /// </summary>
     public bool Purging { get; set; }
 
+    /// <summary>
+    /// Whether the run's costs go through the project's budget row (its month-to-date spend): set
+    /// at start from the project's counts row (<see cref="RunCounts.Budgeted"/>), and on every
+    /// active run when a budget is turned on (<see cref="RunStore.MarkActiveRunsBudgetedAsync"/>).
+    /// A report with usage of a run that is not budgeted reads and writes no budget row. Null for
+    /// runs stored before it was kept: those read the budget row, as every run did then.
+    /// </summary>
+    public bool? Budgeted { get; set; }
+
     /// <summary>The row of the Idempotency-Key that created the run, so retention can delete it too.</summary>
     public string? IdempotencyRow { get; set; }
 

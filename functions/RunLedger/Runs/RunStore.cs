@@ -23,7 +23,7 @@ public enum RunSave
 /// rows the change adds (events, costs, idempotency records) and the rows that follow the run's
 /// lifecycle (<see cref="LifecycleActionsAsync"/>: the project's counts, the active-runs index).
 /// </summary>
-public sealed class RunStore(LedgerStorage storage, ProjectRegistry projects, IRunOutbox outbox, TimeProvider clock)
+public sealed class RunStore(LedgerStorage storage, ProjectRegistry projects, IRunOutbox outbox, IProjectBudget budget, TimeProvider clock)
 {
     private TableClient Table => storage.Table;
 
@@ -86,6 +86,12 @@ public sealed class RunStore(LedgerStorage storage, ProjectRegistry projects, IR
         var change = run.Change;
         for (var attempt = 1; ; attempt++)
         {
+            // The run takes the project's budget flag from the counts row its transaction swaps on
+            // the ETag read here: a config PUT that turns a budget on changes that row in its own
+            // transaction, so this start either sees the flag or fails and reads it again.
+            var counts = await CountsForChangeAsync(run.ProjectId, cancellationToken);
+            counts.Counts.Budgeted ??= await budget.IsSetAsync(run.ProjectId, cancellationToken);
+            run.Budgeted = counts.Counts.Budgeted;
             var actions = new List<TableTransactionAction>
             {
                 new(TableTransactionActionType.Add, RunEntities.Run(run)),
@@ -100,7 +106,7 @@ public sealed class RunStore(LedgerStorage storage, ProjectRegistry projects, IR
                 }));
             }
             foreach (var row in extra ?? []) actions.Add(new(TableTransactionActionType.UpsertReplace, row));
-            var lifecycle = await LifecycleActionsAsync(actions, run, change, deleteActiveRow: true, cancellationToken);
+            var lifecycle = await LifecycleActionsAsync(actions, run, change, deleteActiveRow: true, cancellationToken, counts);
             try
             {
                 run.ETag = (await Table.SubmitAsync(actions, cancellationToken))[0];
@@ -229,7 +235,8 @@ public sealed class RunStore(LedgerStorage storage, ProjectRegistry projects, IR
     /// </list>
     /// </summary>
     private async Task<LifecycleRows> LifecycleActionsAsync(
-        List<TableTransactionAction> actions, RunRecord run, RunChange change, bool deleteActiveRow, CancellationToken cancellationToken)
+        List<TableTransactionAction> actions, RunRecord run, RunChange change, bool deleteActiveRow, CancellationToken cancellationToken,
+        (RunCounts Counts, TableEntity? Row)? countsRead = null)
     {
         int? countsIndex = null, activeDeleteIndex = null;
         if (change.IsActive)
@@ -243,7 +250,7 @@ public sealed class RunStore(LedgerStorage storage, ProjectRegistry projects, IR
         }
         if (change.ChangesCounts)
         {
-            var (counts, row) = await CountsForChangeAsync(run.ProjectId, cancellationToken);
+            var (counts, row) = countsRead ?? await CountsForChangeAsync(run.ProjectId, cancellationToken);
             counts.Apply(change);
             countsIndex = actions.Count;
             actions.Add(CountsAction(counts, run.ProjectId, row));
@@ -269,6 +276,43 @@ public sealed class RunStore(LedgerStorage storage, ProjectRegistry projects, IR
         row is null
             ? new(TableTransactionActionType.Add, counts.ToEntity(projectId))
             : new(TableTransactionActionType.UpdateReplace, counts.ToEntity(projectId), row.ETag);
+
+    /// <summary>
+    /// Marks every active run of the project as <see cref="RunRecord.Budgeted"/>: one query of the
+    /// active-runs index, then one transaction per 100 runs merging the flag into their rows. Any
+    /// write changes a row's ETag, so a report that read a run before its mark fails its ETag and
+    /// reads the run again, marked. Returns how many runs were marked.
+    /// </summary>
+    public async Task<int> MarkActiveRunsBudgetedAsync(string projectId, CancellationToken cancellationToken)
+    {
+        var filter = TableClient.CreateQueryFilter($"PartitionKey eq {projectId} and RowKey gt {Keys.ActivePrefix} and RowKey lt {Keys.ActiveEnd}");
+        var runIds = new List<string>();
+        await foreach (var row in Table.QueryAsync<TableEntity>(filter, 1000, ["RunId"], cancellationToken))
+        {
+            if (row.GetString("RunId") is { } runId) runIds.Add(runId);
+        }
+        var marked = 0;
+        foreach (var chunk in runIds.Chunk(100))
+        {
+            var actions = chunk.Select(runId => new TableTransactionAction(TableTransactionActionType.UpdateMerge,
+                new TableEntity(projectId, Keys.RunRow(runId)) { [RunEntities.BudgetedColumn] = true }, ETag.All)).ToList();
+            while (actions.Count > 0)
+            {
+                try
+                {
+                    await Table.SubmitTransactionAsync(actions, cancellationToken);
+                    marked += actions.Count;
+                    break;
+                }
+                catch (TableTransactionFailedException e) when (e.Status == 404 && e.FailedTransactionActionIndex is { } missing)
+                {
+                    // An index entry whose run is gone: nothing to mark.
+                    actions.RemoveAt(missing);
+                }
+            }
+        }
+        return marked;
+    }
 
     /// <summary>
     /// Whether the run row carries this write's id: the SDK retried a transaction whose first

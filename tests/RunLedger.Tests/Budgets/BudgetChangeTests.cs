@@ -117,4 +117,88 @@ public sealed class BudgetChangeTests : ComponentTest
         Assert.Equal(["cbb|2026-11|0.5|00"], await AlertKeysAsync());
         Assert.Equal(700_000, (long)(await BudgetAsync())["spendMicros"]!);
     }
+
+    /// <summary>
+    /// The costs a turned-on budget must count: those of runs started before it (active, and final
+    /// ones with late costs), of runs started while it is turned on, and those committed while it
+    /// sums the month's cost rows. Each round turns the budget off, then on while reports with usage
+    /// arrive on every kind of run and new runs start; the spend must equal the month's cost rows.
+    /// </summary>
+    [Fact]
+    public async Task ABudgetTurnedOnWhileCostsArriveCountsEveryCostOfTheMonth()
+    {
+        var handler = App.Get<ProgressHandler>();
+        var sent = 0;
+        async Task<ReportOutcome> Report(string runId, string fields) =>
+            (await handler.ApplyAsync(ProgressReport.Parse(
+                JsonNode.Parse($$$"""{"projectId":"p1","runId":"{{{runId}}}","agent":"voice"{{{fields}}}}""")!.AsObject(),
+                $"r-{Interlocked.Increment(ref sent)}", _clock.GetUtcNow()), default)).Outcome;
+        async Task<string> RunAsync(string runId)
+        {
+            await StartAsync($$"""{"projectId":"p1","runId":"{{runId}}"}""");
+            await Report(runId, "");
+            return runId;
+        }
+
+        var active = new List<string>();
+        for (var i = 0; i < 3; i++) active.Add(await RunAsync($"R_ACTIVE_{i}"));
+        var final = await RunAsync("R_FINAL");
+        await Report(final, ""","runStatus":"completed" """);
+
+        for (var round = 0; round < 4; round++)
+        {
+            await PutConfigAsync(null);
+            var costs = Enumerable.Range(0, 24).Select(async i =>
+            {
+                var runId = i % 4 == 3 ? final : active[i % 3];
+                Assert.Equal(ReportOutcome.Applied, await Report(runId, """
+                    ,"usage":{"model":"m","costUsd":0.01}
+                    """));
+            });
+            var started = Enumerable.Range(0, 2).Select(async i =>
+            {
+                var runId = await RunAsync($"R_NEW_{round}_{i}");
+                Assert.Equal(ReportOutcome.Applied, await Report(runId, """
+                    ,"usage":{"model":"m","costUsd":0.02}
+                    """));
+            });
+            var turnedOn = PutConfigAsync("""{"monthlyUsd":100}""");
+            await Task.WhenAll([.. costs, .. started, turnedOn]);
+            // And after it, on every kind of run.
+            foreach (var runId in active.Append(final).Append($"R_NEW_{round}_0"))
+            {
+                Assert.Equal(ReportOutcome.Applied, await Report(runId, """
+                    ,"usage":{"model":"m","costUsd":0.001}
+                    """));
+            }
+
+            var costRows = await App.Storage.Table.QueryAsync<TableEntity>(
+                TableClient.CreateQueryFilter($"PartitionKey eq {"p1"} and RowKey ge {"cost|"} and RowKey lt {"cost}"}"), select: ["CostMicros"])
+                .Select(e => e.GetInt64("CostMicros") ?? 0).SumAsync();
+            Assert.Equal(costRows, (long)(await BudgetAsync())["spendMicros"]!);
+        }
+    }
+
+    /// <summary>Rows stored before runs carried the budget flag: such a run, and a start that finds no flag, count as budgeted.</summary>
+    [Fact]
+    public async Task RunsAndCountsStoredBeforeTheBudgetFlagKeepTheirBudget()
+    {
+        await PutConfigAsync("""{"monthlyUsd":1,"alertAt":[0.5]}""");
+        _runId = (string)(await StartAsync("""{"projectId":"p1"}"""))["runId"]!;
+        foreach (var rowKey in new[] { Keys.RunRow(_runId), Keys.CountsRow })
+        {
+            var row = (await App.Storage.Table.GetEntityAsync<TableEntity>("p1", rowKey)).Value;
+            Assert.True(row.Remove("Budgeted"));
+            await App.Storage.Table.UpdateEntityAsync(row, row.ETag, TableUpdateMode.Replace);
+        }
+
+        Assert.Equal(ReportOutcome.Applied, await CostAsync("0.2"));
+        _clock.Now += TimeSpan.FromSeconds(1);
+        _runId = (string)(await StartAsync("""{"projectId":"p1"}"""))["runId"]!;
+        Assert.Equal(ReportOutcome.Applied, await CostAsync("0.3"));
+
+        Assert.Equal(500_000, (long)(await BudgetAsync())["spendMicros"]!);
+        Assert.True((await App.Storage.Table.GetEntityAsync<TableEntity>("p1", Keys.RunRow(_runId))).Value.GetBoolean("Budgeted"));
+        Assert.True((await App.Storage.Table.GetEntityAsync<TableEntity>("p1", Keys.CountsRow)).Value.GetBoolean("Budgeted"));
+    }
 }

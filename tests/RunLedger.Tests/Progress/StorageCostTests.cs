@@ -4,9 +4,11 @@ using RunLedger.Tests.Support;
 namespace RunLedger.Tests.Progress;
 
 /// <summary>
-/// Pins the storage work one report costs: one read of the run and one transaction; a report with
-/// usage also reads the project's budget row (at the same time as the run), whose month-to-date
-/// spend its transaction updates.
+/// Pins the storage work each operation costs, request by request (docs/scale.md derives the
+/// scale envelope from these): a report is one read of the run and one transaction, with or without
+/// usage; a cost of a budgeted run also reads the project's budget row, whose month-to-date spend
+/// its transaction updates; a status read is one point read; a start, a PATCH, a cancel and a
+/// config PUT each state theirs.
 /// </summary>
 public sealed class StorageCostTests : ComponentTest
 {
@@ -21,47 +23,126 @@ public sealed class StorageCostTests : ComponentTest
         System.Text.Json.Nodes.JsonNode.Parse($$$"""{"projectId":"p1","runId":"{{{runId}}}","agent":"voice"{{{fields}}}}""")!.AsObject(),
         eventId, DateTimeOffset.UtcNow);
 
+    private async Task PutConfigAsync(string config) =>
+        await App.Functions<RunLedger.Projects.ConfigFunctions>().PutConfig(LedgerComponents.Request(body: config), "p1", default);
+
+    private const string BudgetConfig = """
+        {"budget":{"monthlyUsd":1,"alertAt":[0.5]},"callbacks":[{"url":"https://hooks.example.com/b","events":["budget"],"secret":"0123456789abcdef"}]}
+        """;
+
     [Fact]
-    public async Task AnAppliedReportWithUsageCostsTwoConcurrentReadsAndOneTransaction()
+    public async Task AnAppliedReportWithUsageOfAProjectWithoutABudgetCostsOneReadAndOneTransaction()
     {
         var runId = (string)(await StartAsync("""{"projectId":"p1"}"""))["runId"]!;
         var handler = App.Get<ProgressHandler>();
         await handler.ApplyAsync(Report(runId, "evt-0"), default); // queued → running
         await App.Get<RunLedger.Costs.PriceBook>().CurrentAsync(default); // read once per instance per 30 s, not per report
 
-        _counter.Requests.Clear();
+        _counter.Clear();
         var (outcome, _) = await handler.ApplyAsync(Report(runId, "evt-1", ""","usage":{"model":"gpt-4o","inputTokens":10}"""), default);
 
         Assert.Equal(ReportOutcome.Applied, outcome);
-        // The two reads go out together, in either order; the transaction follows them.
-        Assert.Equal(["GET budget", "GET run"], _counter.Requests.Take(2).Order(StringComparer.Ordinal));
-        Assert.Equal(["POST $batch"], _counter.Requests.Skip(2));
+        Assert.Equal(["GET run", "POST $batch"], _counter.Snapshot());
+        Assert.Equal(10, (long)(await GetRunAsync("p1", runId))["totalTokens"]!);
     }
 
     [Fact]
-    public async Task AReportWithUsageOfAProjectWithABudgetCostsTheSameAndOneQueryMoreWhenItCrossesAThreshold()
+    public async Task AReportWithUsageOfAProjectWithABudgetAlsoReadsTheBudgetRowAndOneQueryMoreWhenItCrossesAThreshold()
     {
-        await App.Functions<RunLedger.Projects.ConfigFunctions>().PutConfig(LedgerComponents.Request(body: """
-            {"budget":{"monthlyUsd":1,"alertAt":[0.5]},"callbacks":[{"url":"https://hooks.example.com/b","events":["budget"],"secret":"0123456789abcdef"}]}
-            """), "p1", default);
+        await PutConfigAsync(BudgetConfig);
         var runId = (string)(await StartAsync("""{"projectId":"p1"}"""))["runId"]!;
         var handler = App.Get<ProgressHandler>();
         await handler.ApplyAsync(Report(runId, "evt-0"), default); // queued → running
         await App.Get<RunLedger.Costs.PriceBook>().CurrentAsync(default);
 
-        _counter.Requests.Clear();
+        _counter.Clear();
         await handler.ApplyAsync(Report(runId, "evt-1", ""","usage":{"model":"m","costUsd":0.1}"""), default);
-        var below = _counter.Requests.ToList();
-        _counter.Requests.Clear();
+        var below = _counter.Snapshot();
+        _counter.Clear();
         await handler.ApplyAsync(Report(runId, "evt-2", ""","usage":{"model":"m","costUsd":0.5}"""), default);
 
-        // The budget row is read beside the run and updated in the report's transaction.
-        Assert.Equal(["GET budget", "GET run"], below.Take(2).Order(StringComparer.Ordinal));
-        Assert.Equal(["POST $batch"], below.Skip(2));
+        // The budget row is read once the run says it is budgeted, and updated in the report's transaction.
+        Assert.Equal(["GET run", "GET budget", "POST $batch"], below);
         // Crossing 0.5: whether its alert exists this month (a query), the alert's schedule entry (a
         // transaction of its own partition), then the report's transaction with the alert record.
-        Assert.Equal(["GET budget", "GET run"], _counter.Requests.Take(2).Order(StringComparer.Ordinal));
-        Assert.Equal(["GET alerts", "POST $batch", "POST $batch"], _counter.Requests.Skip(2));
+        Assert.Equal(["GET run", "GET budget", "GET alerts", "POST $batch", "POST $batch"], _counter.Snapshot());
+    }
+
+    [Fact]
+    public async Task ARunStartedBeforeItsProjectHadABudgetReadsTheBudgetRowOnceABudgetIsTurnedOn()
+    {
+        var runId = (string)(await StartAsync("""{"projectId":"p1"}"""))["runId"]!;
+        var handler = App.Get<ProgressHandler>();
+        await handler.ApplyAsync(Report(runId, "evt-0"), default); // queued → running
+        await handler.ApplyAsync(Report(runId, "evt-1", ""","usage":{"model":"m","costUsd":0.25}"""), default);
+
+        _counter.Clear();
+        await PutConfigAsync(BudgetConfig);
+        // Counts (their ETag), the budget row, the active runs (one, marked in one transaction), the
+        // budget row again and the month's cost rows (summed), then config, budget and counts in one transaction.
+        Assert.Equal(["GET counts", "GET budget", "GET active runs", "POST $batch", "GET budget", "GET costs", "POST $batch"], _counter.Snapshot());
+
+        _counter.Clear();
+        await handler.ApplyAsync(Report(runId, "evt-2", ""","usage":{"model":"m","costUsd":0.1}"""), default);
+        Assert.Equal(["GET run", "GET budget", "POST $batch"], _counter.Snapshot());
+        var budget = await App.Get<RunLedger.Budgets.BudgetLedger>().ShowAsync("p1", DateTimeOffset.UtcNow, default);
+        Assert.Equal(350_000, (long)budget["spendMicros"]!);
+    }
+
+    [Fact]
+    public async Task ARunStartedAfterItsProjectsBudgetWasTurnedOffReadsNoBudgetRow()
+    {
+        await PutConfigAsync(BudgetConfig);
+        _counter.Clear();
+        await PutConfigAsync("{}");
+        // Without a budget to turn on, a config PUT reads the counts and budget rows and writes once.
+        Assert.Equal(["GET counts", "GET budget", "POST $batch"], _counter.Snapshot());
+        var runId = (string)(await StartAsync("""{"projectId":"p1"}"""))["runId"]!;
+        var handler = App.Get<ProgressHandler>();
+        await handler.ApplyAsync(Report(runId, "evt-0"), default); // queued → running
+        await App.Get<RunLedger.Costs.PriceBook>().CurrentAsync(default);
+
+        _counter.Clear();
+        await handler.ApplyAsync(Report(runId, "evt-1", ""","usage":{"model":"m","costUsd":0.1}"""), default);
+
+        Assert.Equal(["GET run", "POST $batch"], _counter.Snapshot());
+    }
+
+    [Fact]
+    public async Task AStartReadsTheConfigAndCountsAndWritesOneTransactionAndTheDispatchMark()
+    {
+        App.Clock = new FixedClock(new DateTimeOffset(2026, 11, 10, 12, 0, 0, TimeSpan.Zero));
+        await StartAsync("""{"projectId":"p1"}""");
+        ((FixedClock)App.Clock).Now += TimeSpan.FromSeconds(1); // a generated run id is per second
+
+        _counter.Clear();
+        await StartAsync("""{"projectId":"p1"}""");
+        // The jobs queue's send (not a table request) comes between the transaction and the mark.
+        Assert.Equal(["GET config", "GET counts", "POST $batch", "PATCH run"], _counter.Snapshot());
+
+        ((FixedClock)App.Clock).Now += TimeSpan.FromSeconds(1);
+        _counter.Clear();
+        await StartAsync("""{"projectId":"p1"}""", idempotencyKey: "order-17");
+        Assert.Equal(["GET idempotency", "GET config", "GET counts", "POST $batch", "PATCH run"], _counter.Snapshot());
+    }
+
+    [Fact]
+    public async Task APatchIsOneReadAndOneTransactionAndACancelReadsTheCountsToo()
+    {
+        var runId = (string)(await StartAsync("""{"projectId":"p1"}"""))["runId"]!;
+        var runsFunctions = App.Functions<RunLedger.Runs.RunsFunctions>();
+
+        _counter.Clear();
+        await runsFunctions.PatchRun(LedgerComponents.Request(body: """{"message":"mixing"}"""), "p1", runId, default);
+        Assert.Equal(["GET run", "POST $batch"], _counter.Snapshot());
+
+        _counter.Clear();
+        await runsFunctions.PatchRun(LedgerComponents.Request(body: """{"status":"running"}"""), "p1", runId, default);
+        Assert.Equal(["GET run", "GET counts", "POST $batch"], _counter.Snapshot());
+
+        _counter.Clear();
+        await App.Functions<RunLedger.Lifecycle.LifecycleFunctions>().CancelRun(LedgerComponents.Request(), "p1", runId, default);
+        Assert.Equal(["GET run", "GET counts", "POST $batch"], _counter.Snapshot());
     }
 
     [Fact]
@@ -71,7 +152,7 @@ public sealed class StorageCostTests : ComponentTest
         var handler = App.Get<ProgressHandler>();
         await handler.ApplyAsync(Report(runId, "evt-0"), default); // queued → running
 
-        _counter.Requests.Clear();
+        _counter.Clear();
         var (outcome, _) = await handler.ApplyAsync(Report(runId, "evt-1", ""","message":"hi" """), default);
 
         Assert.Equal(ReportOutcome.Applied, outcome);
@@ -84,7 +165,7 @@ public sealed class StorageCostTests : ComponentTest
         var runId = (string)(await StartAsync("""{"projectId":"p1"}"""))["runId"]!;
         var handler = App.Get<ProgressHandler>();
 
-        _counter.Requests.Clear();
+        _counter.Clear();
         var (outcome, _) = await handler.ApplyAsync(Report(runId, "evt-1"), default); // queued → running
 
         Assert.Equal(ReportOutcome.Applied, outcome);
@@ -96,7 +177,7 @@ public sealed class StorageCostTests : ComponentTest
     {
         await StartAsync("""{"projectId":"p1"}""");
 
-        _counter.Requests.Clear();
+        _counter.Clear();
         var counts = await LedgerComponents.BodyAsync(App.Functions<RunLedger.Lifecycle.LifecycleFunctions>().GetRunCounts(LedgerComponents.Request(), "p1", default));
 
         Assert.Equal(1, (long)counts["queued"]!);
@@ -113,7 +194,7 @@ public sealed class StorageCostTests : ComponentTest
             "evt-1", DateTimeOffset.UtcNow);
         await handler.ApplyAsync(report, default);
 
-        _counter.Requests.Clear();
+        _counter.Clear();
         var (outcome, _) = await handler.ApplyAsync(report, default);
 
         Assert.Equal(ReportOutcome.Duplicate, outcome);
@@ -125,7 +206,7 @@ public sealed class StorageCostTests : ComponentTest
     {
         var runId = (string)(await StartAsync("""{"projectId":"p1"}"""))["runId"]!;
 
-        _counter.Requests.Clear();
+        _counter.Clear();
         var run = await GetRunAsync("p1", runId);
 
         Assert.Equal(runId, (string)run["runId"]!);

@@ -5,8 +5,9 @@ namespace RunLedger.Tests.Support;
 
 /// <summary>
 /// Records the table requests the app's storage clients send (queue messages left out), each as
-/// method and what it touches: <c>run</c>, <c>counts</c>, <c>budget</c> for those rows, <c>$batch</c>
-/// for a transaction, <c>events</c> for a query of a run's events, <c>alerts</c> for a query of budget alerts, else the path.
+/// method and what it touches: <c>run</c>, <c>counts</c>, <c>budget</c>, <c>config</c>, <c>idempotency</c> for
+/// those rows, <c>$batch</c> for a transaction; for a query, <c>events</c> (a run's events), <c>alerts</c>
+/// (budget alerts), <c>active runs</c> (the active-runs index), <c>costs</c> (cost rows); else the path.
 /// </summary>
 public sealed class StorageRequests : HttpPipelineSynchronousPolicy
 {
@@ -36,8 +37,12 @@ public sealed class StorageRequests : HttpPipelineSynchronousPolicy
             : path.Contains("run|", StringComparison.Ordinal) ? "run"
             : path.Contains("'counts'", StringComparison.Ordinal) ? "counts"
             : path.Contains("'budget'", StringComparison.Ordinal) ? "budget"
+            : path.Contains("'config'", StringComparison.Ordinal) ? "config"
+            : path.Contains("'idem|", StringComparison.Ordinal) ? "idempotency"
             : path.EndsWith("()", StringComparison.Ordinal) && query.Contains("'evt|", StringComparison.Ordinal) ? "events"
             : path.EndsWith("()", StringComparison.Ordinal) && query.Contains("cbb|", StringComparison.Ordinal) ? "alerts"
+            : path.EndsWith("()", StringComparison.Ordinal) && query.Contains("'act|", StringComparison.Ordinal) ? "active runs"
+            : path.EndsWith("()", StringComparison.Ordinal) && query.Contains("'cost|", StringComparison.Ordinal) ? "costs"
             : path;
         lock (Requests) Requests.Add($"{message.Request.Method} {what}");
     }
