@@ -1,5 +1,4 @@
 using System.Security.Cryptography;
-using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 
@@ -80,5 +79,42 @@ public static class JsonMerge
         }
     }
 
-    public static byte[] ToUtf8(JsonNode node) => Encoding.UTF8.GetBytes(node.ToJsonString());
+    /// <summary>
+    /// The node as UTF-8 JSON, the same bytes as <c>ToJsonString()</c> encoded, written straight to
+    /// bytes through a buffer kept per thread (no string in between): every stored document goes
+    /// through here, several per applied report.
+    /// </summary>
+    public static byte[] ToUtf8(JsonNode node) => ToUtf8(writer => node.WriteTo(writer));
+
+    /// <summary>What <paramref name="write"/> writes, as UTF-8 JSON bytes (through the same per-thread buffer).</summary>
+    public static byte[] ToUtf8(Action<Utf8JsonWriter> write)
+    {
+        var buffer = t_buffer ??= new System.Buffers.ArrayBufferWriter<byte>(4096);
+        var writer = t_writer ??= new Utf8JsonWriter(buffer);
+        try
+        {
+            writer.Reset(buffer);
+            write(writer);
+            writer.Flush();
+            return buffer.WrittenSpan.ToArray();
+        }
+        finally
+        {
+            buffer.ResetWrittenCount();
+            // A very large document does not keep its buffer alive on the thread.
+            if (buffer.Capacity > MaxKeptBuffer)
+            {
+                t_buffer = null;
+                t_writer = null;
+            }
+        }
+    }
+
+    private const int MaxKeptBuffer = 256 * 1024;
+
+    [ThreadStatic]
+    private static System.Buffers.ArrayBufferWriter<byte>? t_buffer;
+
+    [ThreadStatic]
+    private static Utf8JsonWriter? t_writer;
 }

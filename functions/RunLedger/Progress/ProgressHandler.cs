@@ -47,7 +47,7 @@ public sealed partial class ProgressHandler(
 
     public async Task<ReportResult> ApplyAsync(ProgressReport report, CancellationToken cancellationToken)
     {
-        using var scope = logger.BeginScope(new Dictionary<string, object> { ["ProjectId"] = report.ProjectId, ["RunId"] = report.RunId });
+        using var scope = RunScope(logger, report.ProjectId, report.RunId);
         using var activity = Telemetry.LedgerTelemetry.StartActivity("ApplyReport");
         activity?.SetTag("runledger.project_id", report.ProjectId);
         activity?.SetTag("runledger.run_id", report.RunId);
@@ -85,7 +85,7 @@ public sealed partial class ProgressHandler(
                 ["Seq"] = sequence,
             };
             var evt = new TableEntity(report.ProjectId, Keys.EventRow(report.RunId, sequence));
-            DocumentColumns.Write(evt, report.ToEvent(sequence, now));
+            DocumentColumns.Write(evt, report.EventUtf8(sequence, now));
             List<TableTransactionAction> rows = [new(TableTransactionActionType.Add, marker), new(TableTransactionActionType.Add, evt)];
 
             // Costs count whenever they arrive, even after the run is final; the invoice follows.
@@ -165,6 +165,10 @@ public sealed partial class ProgressHandler(
     private static DateTimeOffset CreatedAt(RunRecord run) =>
         DateTimeOffset.TryParse((string?)run.Document["createdAt"], System.Globalization.CultureInfo.InvariantCulture,
             System.Globalization.DateTimeStyles.AssumeUniversal, out var created) ? created : DateTimeOffset.MinValue + ProgressReport.ClockSkew;
+
+    /// <summary>The run every log line of applying a report is about, as <c>ProjectId</c> and <c>RunId</c>.</summary>
+    private static readonly Func<ILogger, string, string, IDisposable?> RunScope =
+        LoggerMessage.DefineScope<string, string>("Run {ProjectId}/{RunId}");
 
     [LoggerMessage(EventId = 3001, Level = LogLevel.Information, Message = "Report {EventId} applied as event {Sequence}; run is {Status}")]
     private static partial void LogApplied(ILogger logger, string eventId, long sequence, string status);

@@ -173,27 +173,39 @@ public sealed record ProgressReport(
     public string Clock => RunRules.Timestamp(Timestamp) + "|" + EventId;
 
     /// <summary>The report as kept in the run's history.</summary>
-    public JsonObject ToEvent(long sequence, DateTimeOffset recordedAt)
+    public JsonObject ToEvent(long sequence, DateTimeOffset recordedAt) =>
+        JsonNode.Parse(EventUtf8(sequence, recordedAt))!.AsObject();
+
+    /// <summary>
+    /// <see cref="ToEvent"/> as stored: UTF-8 JSON written straight from the report, without
+    /// copying its usage, artifacts and metadata into a document first (one per applied report).
+    /// </summary>
+    public byte[] EventUtf8(long sequence, DateTimeOffset recordedAt) => JsonMerge.ToUtf8(writer =>
     {
-        var e = new JsonObject
-        {
-            ["seq"] = sequence,
-            ["eventId"] = EventId,
-            ["projectId"] = ProjectId,
-            ["runId"] = RunId,
-            ["agent"] = Agent,
-            ["status"] = Status,
-        };
-        if (Message is not null) e["message"] = Message;
-        if (Progress is not null) e["progress"] = Progress;
-        if (RunStatus is not null) e["runStatus"] = RunStatus;
-        if (Usage is not null) e["usage"] = Usage.DeepClone();
-        if (Artifacts is not null) e["artifacts"] = Artifacts.DeepClone();
-        if (Metadata is not null) e["metadata"] = Metadata.DeepClone();
-        if (Error is not null) e["error"] = Error;
-        e["timestamp"] = RunRules.Timestamp(Timestamp);
-        if (AgentTimestamp is { } agentTime) e["agentTimestamp"] = RunRules.Timestamp(agentTime);
-        e["recordedAt"] = RunRules.Timestamp(recordedAt);
-        return e;
+        writer.WriteStartObject();
+        writer.WriteNumber("seq", sequence);
+        writer.WriteString("eventId", EventId);
+        writer.WriteString("projectId", ProjectId);
+        writer.WriteString("runId", RunId);
+        writer.WriteString("agent", Agent);
+        writer.WriteString("status", Status);
+        if (Message is not null) writer.WriteString("message", Message);
+        if (Progress is { } progress) writer.WriteNumber("progress", progress);
+        if (RunStatus is not null) writer.WriteString("runStatus", RunStatus);
+        WriteObject(writer, "usage", Usage);
+        WriteObject(writer, "artifacts", Artifacts);
+        WriteObject(writer, "metadata", Metadata);
+        if (Error is not null) writer.WriteString("error", Error);
+        writer.WriteString("timestamp", RunRules.Timestamp(Timestamp));
+        if (AgentTimestamp is { } agentTime) writer.WriteString("agentTimestamp", RunRules.Timestamp(agentTime));
+        writer.WriteString("recordedAt", RunRules.Timestamp(recordedAt));
+        writer.WriteEndObject();
+    });
+
+    private static void WriteObject(Utf8JsonWriter writer, string name, JsonObject? value)
+    {
+        if (value is null) return;
+        writer.WritePropertyName(name);
+        value.WriteTo(writer);
     }
 }

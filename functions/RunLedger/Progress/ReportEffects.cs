@@ -102,9 +102,11 @@ public static class ReportEffects
     private static void MergeReport(RunRecord run, JsonObject contribution, string clock)
     {
         var names = (JsonArray)(run.Base[BaseNames] ??= new JsonArray());
+        HashSet<string?>? known = null;
         foreach (var (name, _) in contribution)
         {
-            if (names.Any(n => (string?)n == name)) continue;
+            known ??= names.Select(n => (string?)n).ToHashSet(StringComparer.Ordinal);
+            if (!known.Add(name)) continue;
             names.Add(name);
             var under = run.Clocks.Where(c => IsPathKey(c.Key) && TopName(c.Key) == name).ToList();
             // A run stored before the base was kept may hold report writes here already: those are rebuilt as before, from reports alone.
@@ -223,11 +225,10 @@ public static class ReportEffects
             clockTable[key] = clock;
             if (value is not JsonObject) pending[path] = value;
         }
-        var clocks = clockTable.Where(c => IsPathKey(c.Key)).ToDictionary(c => c.Key, c => (string)c.Value!, StringComparer.Ordinal);
         foreach (var (name, _) in contribution)
         {
             var path = "/" + Escape(name);
-            var (present, value) = Render(path, null, doc[name], clocks, pending);
+            var (present, value) = Render(path, null, doc[name], clockTable, pending);
             if (present) doc[name] = value is { Parent: not null } ? value.DeepClone() : value;
             else doc.Remove(name);
         }
@@ -240,15 +241,16 @@ public static class ReportEffects
     /// A path nothing clocked ever wrote keeps what it holds (set at start).
     /// </summary>
     private static (bool Present, JsonNode? Value) Render(
-        string path, string? erasedBefore, JsonNode? current, Dictionary<string, string> clocks, Dictionary<string, JsonNode?> pending)
+        string path, string? erasedBefore, JsonNode? current, JsonObject clocks, Dictionary<string, JsonNode?> pending)
     {
-        var written = clocks.GetValueOrDefault(path);
-        string? inside = clocks.GetValueOrDefault(ObjectPrefix + path);
+        var written = (string?)clocks[path];
+        var inside = (string?)clocks[ObjectPrefix + path];
         var below = path + "/";
-        foreach (var (key, clock) in clocks)
+        foreach (var (key, node) in clocks)
         {
-            var bare = key.StartsWith(ObjectPrefix, StringComparison.Ordinal) ? key[ObjectPrefix.Length..] : key;
-            if (bare.StartsWith(below, StringComparison.Ordinal) && string.CompareOrdinal(clock, inside) > 0) inside = clock;
+            if (!IsPathKey(key) || !Bare(key).StartsWith(below, StringComparison.Ordinal)) continue;
+            var clock = (string?)node;
+            if (string.CompareOrdinal(clock, inside) > 0) inside = clock;
         }
         if (written is null && inside is null)
         {
@@ -267,10 +269,14 @@ public static class ReportEffects
         var threshold = string.CompareOrdinal(written, erasedBefore) > 0 ? written : erasedBefore;
         var names = new SortedSet<string>(StringComparer.Ordinal);
         if (current is JsonObject currentObject) names.UnionWith(currentObject.Select(m => m.Key));
-        foreach (var key in clocks.Keys)
+        foreach (var (key, _) in clocks)
         {
-            var bare = key.StartsWith(ObjectPrefix, StringComparison.Ordinal) ? key[ObjectPrefix.Length..] : key;
-            if (bare.StartsWith(below, StringComparison.Ordinal)) names.Add(Unescape(bare[below.Length..].Split('/')[0]));
+            if (!IsPathKey(key)) continue;
+            var bare = Bare(key);
+            if (!bare.StartsWith(below, StringComparison.Ordinal)) continue;
+            var rest = bare[below.Length..];
+            var slash = rest.IndexOf('/');
+            names.Add(Unescape((slash < 0 ? rest : rest[..slash]).ToString()));
         }
         var result = new JsonObject();
         foreach (var name in names)
@@ -281,6 +287,10 @@ public static class ReportEffects
         }
         return (true, result);
     }
+
+    /// <summary>A clock key's path, without the prefix of an object's clock.</summary>
+    private static ReadOnlySpan<char> Bare(string key) =>
+        key.StartsWith(ObjectPrefix, StringComparison.Ordinal) ? key.AsSpan(ObjectPrefix.Length) : key.AsSpan();
 
     private static bool IsPathKey(string key) => key.StartsWith('/') || key.StartsWith(ObjectPrefix + "/", StringComparison.Ordinal);
 

@@ -49,18 +49,24 @@ public static class RunEntities
 
     public static TableEntity Index(RunRecord run)
     {
-        var summary = new JsonObject();
-        foreach (var name in RunStore.IndexFields)
-        {
-            if (run.Document[name] is { } value) summary[name] = value.DeepClone();
-        }
         var entity = new TableEntity(run.ProjectId, run.IndexRowKey)
         {
             ["RunId"] = run.RunId,
             ["Status"] = run.Status,
             ["Stale"] = run.Stale,
         };
-        DocumentColumns.Write(entity, summary);
+        // The summary: the index fields the run has, in that order, written straight from the run's document.
+        DocumentColumns.Write(entity, JsonMerge.ToUtf8(writer =>
+        {
+            writer.WriteStartObject();
+            foreach (var name in RunStore.IndexFields)
+            {
+                if (run.Document[name] is not { } value) continue;
+                writer.WritePropertyName(name);
+                value.WriteTo(writer);
+            }
+            writer.WriteEndObject();
+        }));
         return entity;
     }
 
@@ -74,7 +80,7 @@ public static class RunEntities
         EventCount = entity.GetInt64("EventCount") ?? 0,
         JobDispatched = entity.GetBoolean("JobDispatched") ?? false,
         RequestHash = entity.GetString("RequestHash"),
-        Clocks = DocumentColumns.Read(entity, ClocksPrefix),
+        Clocks = DocumentColumns.ReadStrings(entity, ClocksPrefix),
         Costs = DocumentColumns.Read(entity, CostsPrefix),
         Base = DocumentColumns.Read(entity, BasePrefix),
         Version = entity.GetInt64("Version") ?? 0,

@@ -185,28 +185,52 @@ public static class RunRules
 
     /// <summary>
     /// Puts the run's fields in one fixed order (nested metadata by name), so that the same
-    /// content is the same document however the changes to it arrived.
+    /// content is the same document however the changes to it arrived. An object already in
+    /// order (what a stored run mostly is) is left as it is.
     /// </summary>
     public static void Canonicalize(JsonObject run)
     {
-        var fields = run.ToList();
-        run.Clear();
-        var rank = (string name) => Array.IndexOf(FieldOrder, name) is var i and >= 0 ? i : FieldOrder.Length;
-        foreach (var (name, value) in fields.OrderBy(f => rank(f.Key)).ThenBy(f => f.Key, StringComparer.Ordinal))
+        Order(run, CompareFields);
+        foreach (var (name, value) in run)
         {
-            run[name] = value is JsonObject nested && !KeptAsSent.Contains(name) ? Sorted(nested) : value;
+            if (value is JsonObject nested && !KeptAsSent.Contains(name)) Sorted(nested);
         }
     }
 
-    private static JsonObject Sorted(JsonObject obj)
+    private static readonly Dictionary<string, int> FieldRank =
+        FieldOrder.Select((name, i) => (name, i)).ToDictionary(f => f.name, f => f.i, StringComparer.Ordinal);
+
+    private static int CompareFields(string a, string b)
     {
-        var fields = obj.ToList();
-        obj.Clear();
-        foreach (var (name, value) in fields.OrderBy(f => f.Key, StringComparer.Ordinal))
+        var byRank = FieldRank.GetValueOrDefault(a, FieldOrder.Length).CompareTo(FieldRank.GetValueOrDefault(b, FieldOrder.Length));
+        return byRank != 0 ? byRank : string.CompareOrdinal(a, b);
+    }
+
+    private static void Sorted(JsonObject obj)
+    {
+        Order(obj, string.CompareOrdinal);
+        foreach (var (_, value) in obj)
         {
-            obj[name] = value is JsonObject nested ? Sorted(nested) : value;
+            if (value is JsonObject nested) Sorted(nested);
         }
-        return obj;
+    }
+
+    /// <summary>Reorders <paramref name="obj"/>'s members by <paramref name="compare"/> of their names, unless they are in order.</summary>
+    private static void Order(JsonObject obj, Comparison<string> compare)
+    {
+        string? previous = null;
+        foreach (var (name, _) in obj)
+        {
+            if (previous is not null && compare(previous, name) > 0)
+            {
+                var fields = obj.ToList();
+                obj.Clear();
+                fields.Sort((x, y) => compare(x.Key, y.Key));
+                foreach (var (field, value) in fields) obj[field] = value;
+                return;
+            }
+            previous = name;
+        }
     }
 
     public static string Timestamp(DateTimeOffset value) =>
