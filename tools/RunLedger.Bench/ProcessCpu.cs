@@ -28,6 +28,27 @@ public static class ProcessCpu
         }
     }
 
+    /// <summary>The child processes of <paramref name="parent"/> (the local host's worker, for one).</summary>
+    public static List<int> Children(int parent)
+    {
+        var children = new List<int>();
+        foreach (var dir in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(dir), out var pid)) continue;
+            try
+            {
+                var stat = File.ReadAllText(Path.Combine(dir, "stat"));
+                var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+                if (int.Parse(fields[1], CultureInfo.InvariantCulture) == parent) children.Add(pid);
+            }
+            catch (Exception e) when (e is IOException or FormatException or IndexOutOfRangeException)
+            {
+                // The process ended meanwhile.
+            }
+        }
+        return children;
+    }
+
     /// <summary>The Azurite serving tables on the connection string's table port (its command line names the port), if found.</summary>
     public static int? Azurite(string connectionString)
     {

@@ -29,6 +29,11 @@ if (Environment.GetEnvironmentVariable("RUNLEDGER_BENCH_ONLY") == "streams")
     await PrintStreamsAsync(args[0], args[4], args[5], streamCounts);
     return 0;
 }
+if (Environment.GetEnvironmentVariable("RUNLEDGER_BENCH_ONLY") == "queue")
+{
+    await PrintQueueAsync(args[0], args[4], args[5], int.Parse(args[3], CultureInfo.InvariantCulture));
+    return 0;
+}
 
 var ledger = await RunLedger.Bench.BenchLedger.CreateAsync(args[0], "bench");
 try
@@ -155,17 +160,7 @@ try
 
     if (args.Length > 5)
     {
-        var perRun = int.Parse(args[3], CultureInfo.InvariantCulture);
-        var (queued, bare, bareWithQueue) = await RunLedger.Bench.QueueThroughput.RunAsync(args[0], args[4], args[5], perRun);
-        Console.WriteLine();
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"queue trigger: {RunLedger.Bench.QueueThroughput.Runs} runs x {perRun} reports through the local Functions host and the worker"));
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"ledger   : {queued,8:F0} reports/s applied from the queue"));
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"baseline : {bare,8:F0} reports/s (read + transaction, {RunLedger.Bench.QueueThroughput.Runs} concurrent writers)"));
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"ratio    : {queued / bare,8:F2} x throughput"));
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"baseline+: {bareWithQueue,8:F0} reports/s (the same plus each report's queue requests: send, receive, delete)"));
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"ratio    : {queued / bareWithQueue,8:F2} x throughput against the storage work a queue trigger needs"));
-
+        await PrintQueueAsync(args[0], args[4], args[5], int.Parse(args[3], CultureInfo.InvariantCulture));
         await PrintStreamsAsync(args[0], args[4], args[5], streamCounts);
     }
     return 0;
@@ -173,6 +168,26 @@ try
 finally
 {
     await ledger.DisposeAsync();
+}
+
+// Reports applied per second through the queue trigger, against the bare storage work, and the CPU of each process per report.
+static async Task PrintQueueAsync(string connectionString, string appDirectory, string hostJson, int perRun)
+{
+    var (queued, bare, bareWithQueue) = await RunLedger.Bench.QueueThroughput.RunAsync(connectionString, appDirectory, hostJson, perRun);
+    Console.WriteLine();
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+        $"queue trigger: {RunLedger.Bench.QueueThroughput.Runs} runs x {perRun} reports through the local Functions host and the worker (after {RunLedger.Bench.QueueThroughput.WarmUpReports} each to warm up)"));
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"ledger   : {queued.PerSecond,8:F0} reports/s applied from the queue"));
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"baseline : {bare.PerSecond,8:F0} reports/s (read + transaction, {RunLedger.Bench.QueueThroughput.Runs} concurrent writers)"));
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"ratio    : {queued.PerSecond / bare.PerSecond,8:F2} x throughput"));
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"baseline+: {bareWithQueue.PerSecond,8:F0} reports/s (the same plus each report's queue requests: send, delete, receives of 16)"));
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"ratio    : {queued.PerSecond / bareWithQueue.PerSecond,8:F2} x throughput against the storage work a queue trigger needs"));
+    Console.WriteLine($"CPU per report ({Environment.ProcessorCount} cores), where the time goes:");
+    foreach (var (name, figures) in new[] { ("ledger", queued), ("baseline", bare), ("baseline+", bareWithQueue) })
+    {
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"  {name,-9}: {string.Join(", ", figures.Cpu.Select(c => $"{c.Process} {c.MsPerReport:F2} ms"))}; total {figures.Cpu.Where(c => !double.IsNaN(c.MsPerReport)).Sum(c => c.MsPerReport):F2} ms"));
+    }
 }
 
 // Live streams on one run: the worker's table requests for them, per second, by number of streams.

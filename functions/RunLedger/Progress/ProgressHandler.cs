@@ -170,7 +170,7 @@ public sealed partial class ProgressHandler(
     private static readonly Func<ILogger, string, string, IDisposable?> RunScope =
         LoggerMessage.DefineScope<string, string>("Run {ProjectId}/{RunId}");
 
-    [LoggerMessage(EventId = 3001, Level = LogLevel.Information, Message = "Report {EventId} applied as event {Sequence}; run is {Status}")]
+    [LoggerMessage(EventId = 3001, Level = LogLevel.Debug, Message = "Report {EventId} applied as event {Sequence}; run is {Status}")]
     private static partial void LogApplied(ILogger logger, string eventId, long sequence, string status);
 
     [LoggerMessage(EventId = 3002, Level = LogLevel.Information, Message = "Report {EventId} was applied before; ignored")]

@@ -38,6 +38,9 @@ public sealed class QueueListener(
     private Lazy<Task>? poisonQueueCreated = poisonQueue is { } poison ? new(() => poison.CreateIfNotExistsAsync()) : null;
     private int inFlight;
 
+    /// <summary>Completed (and replaced) when a message settles, so the poll loop wakes as soon as few enough are in flight.</summary>
+    private TaskCompletionSource settled = NewSignal();
+
     public string QueueName => queue.Name;
 
     public FunctionDescriptor Function => function;
@@ -60,9 +63,13 @@ public sealed class QueueListener(
             TimeSpan delay;
             try
             {
-                while (InFlight > options.NewBatchThreshold)
+                // As the extension's QueueListener.WaitForNewBatchThreshold: the next batch is fetched
+                // the moment enough messages have settled (it awaits their tasks), not on a timer.
+                while (true)
                 {
-                    await Task.Delay(20, stoppingToken);
+                    var signal = Volatile.Read(ref settled);
+                    if (InFlight <= options.NewBatchThreshold) break;
+                    await signal.Task.WaitAsync(stoppingToken);
                 }
                 var messages = await ReceiveAsync(stoppingToken);
                 if (messages.Length > 0)
@@ -100,6 +107,8 @@ public sealed class QueueListener(
             }
         }
     }
+
+    private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     private async Task<QueueMessage[]> ReceiveAsync(CancellationToken cancellationToken)
     {
@@ -161,6 +170,7 @@ public sealed class QueueListener(
         finally
         {
             Interlocked.Decrement(ref inFlight);
+            Interlocked.Exchange(ref settled, NewSignal()).TrySetResult();
         }
     }
 
