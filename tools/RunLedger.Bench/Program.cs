@@ -178,9 +178,9 @@ static async Task PrintQueueAsync(string connectionString, string appDirectory, 
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
         $"queue trigger: {RunLedger.Bench.QueueThroughput.Runs} runs x {perRun} reports through the local Functions host and the worker (after {RunLedger.Bench.QueueThroughput.WarmUpReports} each to warm up)"));
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"ledger   : {queued.PerSecond,8:F0} reports/s applied from the queue"));
-    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"baseline : {bare.PerSecond,8:F0} reports/s (read + transaction, {RunLedger.Bench.QueueThroughput.Runs} concurrent writers)"));
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"baseline : {bare.PerSecond,8:F0} reports/s (read + transaction, {RunLedger.Bench.QueueThroughput.Runs} concurrent writers; before and after the ledger: {string.Join(", ", bare.Each.Select(e => e.ToString("F0", CultureInfo.InvariantCulture)))})"));
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"ratio    : {queued.PerSecond / bare.PerSecond,8:F2} x throughput"));
-    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"baseline+: {bareWithQueue.PerSecond,8:F0} reports/s (the same plus each report's queue requests: send, delete, receives of 16)"));
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"baseline+: {bareWithQueue.PerSecond,8:F0} reports/s (the same plus each report's queue requests: send, delete, receives of 16; {string.Join(", ", bareWithQueue.Each.Select(e => e.ToString("F0", CultureInfo.InvariantCulture)))})"));
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"ratio    : {queued.PerSecond / bareWithQueue.PerSecond,8:F2} x throughput against the storage work a queue trigger needs"));
     Console.WriteLine($"CPU per report ({Environment.ProcessorCount} cores), where the time goes:");
     foreach (var (name, figures) in new[] { ("ledger", queued), ("baseline", bare), ("baseline+", bareWithQueue) })

@@ -20,7 +20,11 @@ public static class QueueThroughput
     public const int Runs = 16;
 
     /// <summary>Reports per second, and CPU milliseconds per report of each process that did the work.</summary>
-    public sealed record Figures(double PerSecond, IReadOnlyList<(string Process, double MsPerReport)> Cpu);
+    public sealed record Figures(double PerSecond, IReadOnlyList<(string Process, double MsPerReport)> Cpu)
+    {
+        /// <summary>For a mean, each measurement's reports per second.</summary>
+        public IReadOnlyList<double> Each { get; init; } = [PerSecond];
+    }
 
     /// <summary>CPU used by each named process from now until <see cref="PerReport"/>.</summary>
     private sealed class CpuMeter((string Name, int? Pid)[] processes)
@@ -50,6 +54,8 @@ public static class QueueThroughput
             """)).ToList();
 
         Figures ledger;
+        var baselines = new List<Figures>();
+        var queueBaselines = new List<Figures>();
         await using (var harness = await FunctionsHostHarness.StartAsync(new FunctionsHostOptions
         {
             AppDirectory = appDirectory,
@@ -74,23 +80,58 @@ public static class QueueThroughput
             await FeedAsync(messages.Take(WarmUpReports * Runs));
             var warm = await AppliedAsync(runs, runIds);
 
+            // The baselines write copies of the rows the ledger wrote for a report, each in a table
+            // (and queue) of its own, warmed like the ledger's: Azurite slows as a table grows. They
+            // run before and after the ledger is measured, and their mean is the baseline, since
+            // Azurite also slows over a run.
+            var rows = await LedgerRows.ReadAsync(storage.Table, runIds[0], WarmUpReports, messages[^1]);
+            baselines.Add(await BaselineOnItsOwnAsync(connectionString, "bare1", queued: false, rows, azurite, reportsPerRun));
+            queueBaselines.Add(await BaselineOnItsOwnAsync(connectionString, "queued1", queued: true, rows, azurite, reportsPerRun));
+
             var cpu = new CpuMeter([("host and agents (this process)", Environment.ProcessId), ("worker", worker == 0 ? null : worker), ("Azurite", azurite)]);
             var start = Stopwatch.GetTimestamp();
             await FeedAsync(messages.Skip(WarmUpReports * Runs));
             var elapsed = Stopwatch.GetElapsedTime(start).TotalSeconds;
             var applied = await AppliedAsync(runs, runIds) - warm;
             ledger = new(applied / elapsed, cpu.PerReport(applied));
-        }
 
-        var rows = await LedgerRows.ReadAsync(storage.Table, runIds[0], WarmUpReports + reportsPerRun, messages[^1]);
-        await BaselineAsync(storage.Table, storage.Jobs, rows, "warm", WarmUpReports);
-        var baseline = await MeasureAsync(() => BaselineAsync(storage.Table, null, rows, "", reportsPerRun), azurite, Runs * reportsPerRun);
-        var queueBaseline = await MeasureAsync(() => BaselineAsync(storage.Table, storage.Jobs, rows, "", reportsPerRun), azurite, Runs * reportsPerRun);
-        return (ledger, baseline, queueBaseline);
+            baselines.Add(await BaselineOnItsOwnAsync(connectionString, "bare2", queued: false, rows, azurite, reportsPerRun));
+            queueBaselines.Add(await BaselineOnItsOwnAsync(connectionString, "queued2", queued: true, rows, azurite, reportsPerRun));
+        }
+        return (ledger, Mean(baselines), Mean(queueBaselines));
+    }
+
+    private static Figures Mean(List<Figures> figures) => new(
+        figures.Average(f => f.PerSecond),
+        [.. figures[0].Cpu.Select((c, i) => (c.Process, figures.Average(f => f.Cpu[i].MsPerReport)))])
+    {
+        Each = [.. figures.Select(f => f.PerSecond)],
+    };
+
+    /// <summary>A baseline in a new table (and, <paramref name="queued"/>, a new queue), warmed, then measured; both deleted after.</summary>
+    private static async Task<Figures> BaselineOnItsOwnAsync(
+        string connectionString, string name, bool queued, LedgerRows rows, int? azurite, int reportsPerRun)
+    {
+        var suffix = Guid.NewGuid().ToString("N")[..8];
+        var table = new TableClient(connectionString, "baseline" + name + suffix);
+        var queue = queued ? new Azure.Storage.Queues.QueueClient(connectionString, $"baseline-{name}-{suffix}",
+            new Azure.Storage.Queues.QueueClientOptions { MessageEncoding = Azure.Storage.Queues.QueueMessageEncoding.Base64 }) : null;
+        await table.CreateIfNotExistsAsync();
+        if (queue is not null) await queue.CreateIfNotExistsAsync();
+        try
+        {
+            await BaselineAsync(table, queue, rows, "warm", WarmUpReports);
+            return await MeasureAsync(() => BaselineAsync(table, queue, rows, "", reportsPerRun), azurite, Runs * reportsPerRun);
+        }
+        finally
+        {
+            await table.DeleteAsync();
+            if (queue is not null) await queue.DeleteAsync();
+        }
     }
 
     /// <summary>Reports per run applied (and baseline rounds made) before measuring.</summary>
-    public const int WarmUpReports = 100;
+    public const int WarmUpReports = 200;
 
     private static async Task<Figures> MeasureAsync(Func<Task<double>> run, int? azurite, double reports)
     {
@@ -141,7 +182,7 @@ public static class QueueThroughput
         var start = Stopwatch.GetTimestamp();
         await Parallel.ForAsync(0, Runs, new ParallelOptions { MaxDegreeOfParallelism = Runs }, async (writer, ct) =>
         {
-            var partition = (queue is null ? "baseline" : "queuebaseline") + round;
+            var partition = "baseline" + round;
             var w = writer.ToString("D2", CultureInfo.InvariantCulture);
             await table.UpsertEntityAsync(Copy(rows.Run, partition, "run|" + w), cancellationToken: ct);
             var received = new Queue<Azure.Storage.Queues.Models.QueueMessage>();
