@@ -114,19 +114,22 @@ public static class QueueThroughput
     {
         var suffix = Guid.NewGuid().ToString("N")[..8];
         var table = new TableClient(connectionString, "baseline" + name + suffix);
-        var queue = queued ? new Azure.Storage.Queues.QueueClient(connectionString, $"baseline-{name}-{suffix}",
-            new Azure.Storage.Queues.QueueClientOptions { MessageEncoding = Azure.Storage.Queues.QueueMessageEncoding.Base64 }) : null;
+        // A queue per writer, so that no writer takes another's messages (and waits for its own).
+        var queues = queued
+            ? Enumerable.Range(0, Runs).Select(w => new Azure.Storage.Queues.QueueClient(connectionString, $"baseline-{name}-{suffix}-{w}",
+                new Azure.Storage.Queues.QueueClientOptions { MessageEncoding = Azure.Storage.Queues.QueueMessageEncoding.Base64 })).ToList()
+            : null;
         await table.CreateIfNotExistsAsync();
-        if (queue is not null) await queue.CreateIfNotExistsAsync();
+        foreach (var queue in queues ?? []) await queue.CreateIfNotExistsAsync();
         try
         {
-            await BaselineAsync(table, queue, rows, "warm", WarmUpReports);
-            return await MeasureAsync(() => BaselineAsync(table, queue, rows, "", reportsPerRun), azurite, Runs * reportsPerRun);
+            await BaselineAsync(table, queues, rows, "warm", WarmUpReports);
+            return await MeasureAsync(() => BaselineAsync(table, queues, rows, "", reportsPerRun), azurite, Runs * reportsPerRun);
         }
         finally
         {
             await table.DeleteAsync();
-            if (queue is not null) await queue.DeleteAsync();
+            foreach (var queue in queues ?? []) await queue.DeleteAsync();
         }
     }
 
@@ -173,16 +176,17 @@ public static class QueueThroughput
     /// copies of the rows the ledger wrote, so the storage work is the ledger's.
     /// </summary>
     /// <remarks>
-    /// With <paramref name="queue"/>, each report also makes the queue requests a queue trigger
+    /// With <paramref name="queues"/> (one per writer), each report also makes the queue requests a queue trigger
     /// costs in storage (its send and delete, and a share of a receive of up to 16), so the ratio
     /// shows what the host, the worker and the ledger add beyond the storage work itself.
     /// </remarks>
-    private static async Task<double> BaselineAsync(TableClient table, Azure.Storage.Queues.QueueClient? queue, LedgerRows rows, string round, int reportsPerRun)
+    private static async Task<double> BaselineAsync(TableClient table, List<Azure.Storage.Queues.QueueClient>? queues, LedgerRows rows, string round, int reportsPerRun)
     {
         var start = Stopwatch.GetTimestamp();
         await Parallel.ForAsync(0, Runs, new ParallelOptions { MaxDegreeOfParallelism = Runs }, async (writer, ct) =>
         {
             var partition = "baseline" + round;
+            var queue = queues?[writer];
             var w = writer.ToString("D2", CultureInfo.InvariantCulture);
             await table.UpsertEntityAsync(Copy(rows.Run, partition, "run|" + w), cancellationToken: ct);
             var received = new Queue<Azure.Storage.Queues.Models.QueueMessage>();
@@ -205,16 +209,34 @@ public static class QueueThroughput
                 }
                 var read = (await table.GetEntityAsync<TableEntity>(partition, "run|" + w, cancellationToken: ct)).Value;
                 var key = w + "|" + n.ToString("D10", CultureInfo.InvariantCulture);
-                await table.SubmitTransactionAsync(
-                [
-                    new(TableTransactionActionType.UpdateReplace, Copy(read, partition, "run|" + w), read.ETag),
-                    new(TableTransactionActionType.UpsertReplace, Copy(rows.Index, partition, "idx|" + w)),
-                    new(TableTransactionActionType.UpsertReplace, Copy(rows.Active, partition, "act|" + w)),
-                    new(TableTransactionActionType.Add, Copy(rows.Marker, partition, "eid|" + key)),
-                    new(TableTransactionActionType.Add, Copy(rows.Event, partition, "evt|" + key)),
-                    new(TableTransactionActionType.Add, Copy(rows.Cost, partition, "cost|" + key)),
-                ], ct);
-                if (message is not null) await queue!.DeleteMessageAsync(message.MessageId, message.PopReceipt, ct);
+                try
+                {
+                    await table.SubmitTransactionAsync(
+                    [
+                        new(TableTransactionActionType.UpdateReplace, Copy(read, partition, "run|" + w), read.ETag),
+                        new(TableTransactionActionType.UpsertReplace, Copy(rows.Index, partition, "idx|" + w)),
+                        new(TableTransactionActionType.UpsertReplace, Copy(rows.Active, partition, "act|" + w)),
+                        new(TableTransactionActionType.Add, Copy(rows.Marker, partition, "eid|" + key)),
+                        new(TableTransactionActionType.Add, Copy(rows.Event, partition, "evt|" + key)),
+                        new(TableTransactionActionType.Add, Copy(rows.Cost, partition, "cost|" + key)),
+                    ], ct);
+                }
+                catch (TableTransactionFailedException e) when (e.Status == 412)
+                {
+                    // The SDK sent it again after a lost answer (a busy Azurite): fine if the first try had committed.
+                    if (!(await table.GetEntityIfExistsAsync<TableEntity>(partition, "eid|" + key, cancellationToken: ct)).HasValue) throw;
+                }
+                if (message is not null)
+                {
+                    try
+                    {
+                        await queue!.DeleteMessageAsync(message.MessageId, message.PopReceipt, ct);
+                    }
+                    catch (Azure.RequestFailedException e) when (e.Status == 404)
+                    {
+                        // Sent again by the SDK after a lost answer: the first try deleted it.
+                    }
+                }
             }
         });
         return Runs * reportsPerRun / Stopwatch.GetElapsedTime(start).TotalSeconds;
