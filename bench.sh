@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Benchmark: time and allocation per applied report, as a ratio to the bare storage calls the
-# ledger makes (same run, same in-memory Azurite, alternating rounds). Prints figures; asserts nothing.
+# ledger makes (same run, same in-memory Azurite, alternating rounds, after enough rounds for the
+# JIT to settle). Prints figures; asserts nothing.
 #   ./bench.sh [reports per round] [rounds] [queue reports per run] [live streams per run, e.g. 1,20,200]
-# Then reports applied per second through the queue trigger (local host + worker, 16 runs) vs the
-# bare read + transaction by 16 concurrent writers, the cold start of the published worker
-# (launch -> first GET of a run) vs an empty ASP.NET Core app, and live streams on one run (1, 20,
-# 200 at once): the worker's table requests per second for them, idle and while reports arrive,
-# and whether every stream got every event once, in order.
-# RUNLEDGER_BENCH_ONLY=streams runs the live-stream scenario alone.
+# Then the cold start of the published worker (launch -> first GET of a run) vs an empty ASP.NET
+# Core app; reports applied per second through the queue trigger (local host + worker, 16 runs,
+# after a warm-up) vs the same storage work done bare, with and without each report's queue
+# requests, and the CPU each process (host, worker, Azurite, client) spent per report; and live
+# streams on one run (1, 20, 200 at once): the worker's table requests per second for them, idle
+# and while reports arrive, and whether every stream got every event once, in order.
+# RUNLEDGER_BENCH_ONLY=queue or =streams runs that scenario alone.
 # Its Azurite, and every process the benchmark starts, is stopped when it ends (scripts/lib.sh).
 set -euo pipefail
 cd "$(dirname "$0")"

@@ -102,7 +102,7 @@ public sealed record ProgressReport(
             {
                 if (value is not JsonObject) throw LedgerException.BadRequest($"'metadata.{name}' must be a JSON object.");
             }
-            RunRules.ValidatePatch(metadata, "metadata."); // same field rules as PATCH: no ledger-managed names, typed voice/music
+            RunRules.CheckPatch(metadata, "metadata."); // same field rules as PATCH: no ledger-managed names, typed voice/music
         }
 
         var usage = JsonBody.OptionalObject(body, "usage");

@@ -102,11 +102,12 @@ public static class ReportEffects
     private static void MergeReport(RunRecord run, JsonObject contribution, string clock)
     {
         var names = (JsonArray)(run.Base[BaseNames] ??= new JsonArray());
-        HashSet<string?>? known = null;
+        string?[]? known = null;
         foreach (var (name, _) in contribution)
         {
-            known ??= names.Select(n => (string?)n).ToHashSet(StringComparer.Ordinal);
-            if (!known.Add(name)) continue;
+            known ??= [.. names.Select(n => (string?)n)];
+            if (Array.IndexOf(known, name) >= 0) continue;
+            known = [.. known, name];
             names.Add(name);
             var under = run.Clocks.Where(c => IsPathKey(c.Key) && TopName(c.Key) == name).ToList();
             // A run stored before the base was kept may hold report writes here already: those are rebuilt as before, from reports alone.

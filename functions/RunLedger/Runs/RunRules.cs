@@ -61,6 +61,15 @@ public static class RunRules
     public static JsonObject ValidatePatch(JsonObject patch, string path = "")
     {
         var result = patch.DeepClone().AsObject();
+        Check(patch, path, result);
+        return result;
+    }
+
+    /// <summary>The checks of <see cref="ValidatePatch"/>, without a normalized copy (a report's metadata, which is kept as sent).</summary>
+    public static void CheckPatch(JsonObject patch, string path = "") => Check(patch, path, null);
+
+    private static void Check(JsonObject patch, string path, JsonObject? result)
+    {
         foreach (var (name, value) in patch)
         {
             var field = path + name;
@@ -71,14 +80,18 @@ public static class RunRules
             switch (name)
             {
                 case "status":
-                    result["status"] = ParseStatus(value, field);
+                    var status = ParseStatus(value, field);
+                    if (result is not null) result["status"] = status;
                     break;
                 case "progress":
-                    if (value is not null) result["progress"] = ParseProgress(value, field);
+                    if (value is null) break;
+                    var progress = ParseProgress(value, field);
+                    if (result is not null) result["progress"] = progress;
                     break;
                 case "triggeredBy":
-                    result["triggeredBy"] = NormalizeTrigger(AsString(value, field))
+                    var trigger = NormalizeTrigger(AsString(value, field))
                         ?? throw LedgerException.BadRequest($"'{field}' must be one of {string.Join(", ", TriggerSources)}.");
+                    if (result is not null) result["triggeredBy"] = trigger;
                     break;
                 case var _ when StringFields.Contains(name):
                     if (value is not null) AsString(value, field);
@@ -88,7 +101,6 @@ public static class RunRules
                     break;
             }
         }
-        return result;
     }
 
     public static string ParseStatus(JsonNode? value, string field) =>
