@@ -26,6 +26,16 @@ public sealed class StorageCostTests : ComponentTest
     private async Task PutConfigAsync(string config) =>
         await App.Functions<RunLedger.Projects.ConfigFunctions>().PutConfig(LedgerComponents.Request(body: config), "p1", default);
 
+    /// <summary>A started run that is running (its first report applied), with the price book read, as it is between reports.</summary>
+    private async Task<(string RunId, ProgressHandler Handler)> RunningRunAsync()
+    {
+        var runId = (string)(await StartAsync("""{"projectId":"p1"}"""))["runId"]!;
+        var handler = App.Get<ProgressHandler>();
+        await handler.ApplyAsync(Report(runId, "evt-0"), default); // queued → running
+        await App.Get<RunLedger.Costs.PriceBook>().CurrentAsync(default); // read once per instance per 30 s, not per report
+        return (runId, handler);
+    }
+
     private const string BudgetConfig = """
         {"budget":{"monthlyUsd":1,"alertAt":[0.5]},"callbacks":[{"url":"https://hooks.example.com/b","events":["budget"],"secret":"0123456789abcdef"}]}
         """;
@@ -33,10 +43,7 @@ public sealed class StorageCostTests : ComponentTest
     [Fact]
     public async Task AnAppliedReportWithUsageOfAProjectWithoutABudgetCostsOneReadAndOneTransaction()
     {
-        var runId = (string)(await StartAsync("""{"projectId":"p1"}"""))["runId"]!;
-        var handler = App.Get<ProgressHandler>();
-        await handler.ApplyAsync(Report(runId, "evt-0"), default); // queued → running
-        await App.Get<RunLedger.Costs.PriceBook>().CurrentAsync(default); // read once per instance per 30 s, not per report
+        var (runId, handler) = await RunningRunAsync();
 
         _counter.Clear();
         var (outcome, _) = await handler.ApplyAsync(Report(runId, "evt-1", ""","usage":{"model":"gpt-4o","inputTokens":10}"""), default);
@@ -50,10 +57,7 @@ public sealed class StorageCostTests : ComponentTest
     public async Task AReportWithUsageOfAProjectWithABudgetAlsoReadsTheBudgetRowAndOneQueryMoreWhenItCrossesAThreshold()
     {
         await PutConfigAsync(BudgetConfig);
-        var runId = (string)(await StartAsync("""{"projectId":"p1"}"""))["runId"]!;
-        var handler = App.Get<ProgressHandler>();
-        await handler.ApplyAsync(Report(runId, "evt-0"), default); // queued → running
-        await App.Get<RunLedger.Costs.PriceBook>().CurrentAsync(default);
+        var (runId, handler) = await RunningRunAsync();
 
         _counter.Clear();
         await handler.ApplyAsync(Report(runId, "evt-1", ""","usage":{"model":"m","costUsd":0.1}"""), default);
@@ -97,10 +101,7 @@ public sealed class StorageCostTests : ComponentTest
         await PutConfigAsync("{}");
         // Without a budget to turn on, a config PUT reads the counts and budget rows and writes once.
         Assert.Equal(["GET counts", "GET budget", "POST $batch"], _counter.Snapshot());
-        var runId = (string)(await StartAsync("""{"projectId":"p1"}"""))["runId"]!;
-        var handler = App.Get<ProgressHandler>();
-        await handler.ApplyAsync(Report(runId, "evt-0"), default); // queued → running
-        await App.Get<RunLedger.Costs.PriceBook>().CurrentAsync(default);
+        var (runId, handler) = await RunningRunAsync();
 
         _counter.Clear();
         await handler.ApplyAsync(Report(runId, "evt-1", ""","usage":{"model":"m","costUsd":0.1}"""), default);
