@@ -125,14 +125,11 @@ public sealed class Repricing(
         {
             if (Keys.ParseCostRow(entity.RowKey) is not { } key) continue;
             var row = DocumentColumns.Read(entity);
-            if (ReportedAt(row) is not { } at || at < request.From || at > request.To) continue;
+            if (RunRules.ParseTimestamp(row["reportedAt"]) is not { } at || at < request.From || at > request.To) continue;
             (byRun.TryGetValue(key.RunId, out var list) ? list : byRun[key.RunId] = []).Add(entity.RowKey);
         }
         return byRun;
     }
-
-    private static DateTimeOffset? ReportedAt(JsonObject row) =>
-        (string?)row["reportedAt"] is { } text && DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var at) ? at : null;
 
     /// <summary>Each of <paramref name="rowKeys"/> priced again: the rows whose cost changes, with their new content.</summary>
     private async Task<(RunRecord? Run, List<Change> Changes, long Old, long New)> PriceAsync(
@@ -152,7 +149,7 @@ public sealed class Repricing(
             var old = id is not null && (string?)row["repriceId"] == id ? (long?)row["costBeforeRepriceMicros"] ?? current : current;
             var keepReported = !request.IncludeReported;
             var next = row.DeepClone().AsObject();
-            CostLedger.Price(next, ReportedAt(row)!.Value, book.Table, negotiated, keepReported);
+            CostLedger.Price(next, RunRules.ParseTimestamp(row["reportedAt"])!.Value, book.Table, negotiated, keepReported);
             var cost = (long)next["costMicros"]!;
             oldTotal += old;
             newTotal += cost;

@@ -177,8 +177,8 @@ public sealed class Statements(LedgerStorage storage, Projects.ProjectConfigs co
         {
             if (Keys.ParseCostRow(entity.RowKey) is not { } key) continue;
             var row = DocumentColumns.Read(entity);
-            var recorded = Time(row["recordedAt"]);
-            var reported = Time(row["reportedAt"]) ?? recorded;
+            var recorded = RunRules.ParseTimestamp(row["recordedAt"]);
+            var reported = RunRules.ParseTimestamp(row["reportedAt"]) ?? recorded;
             if (recorded is null || reported is null) continue;
             var home = MonthOf(reported < recorded ? reported.Value : recorded.Value);
             var micros = entity.GetInt64("CostMicros") ?? (long?)row["costMicros"] ?? 0;
@@ -192,7 +192,7 @@ public sealed class Statements(LedgerStorage storage, Projects.ProjectConfigs co
                 runs[key.RunId] = (checked(run.Micros + micros), run.Rows + 1);
             }
             else if ((wasBilled || closed.ContainsKey(home)) && micros != billed
-                     && AdjustedIn(home, MonthOf(Time(row["repricedAt"]) ?? recorded.Value), closed) == month)
+                     && AdjustedIn(home, MonthOf(RunRules.ParseTimestamp(row["repricedAt"]) ?? recorded.Value), closed) == month)
             {
                 // A cost its month's statement never held (it arrived after the close), or one
                 // repriced since a statement billed it: the difference, here.
@@ -258,10 +258,6 @@ public sealed class Statements(LedgerStorage storage, Projects.ProjectConfigs co
         while (closed.ContainsKey(target)) target = NextMonth(target);
         return target;
     }
-
-    private static DateTimeOffset? Time(JsonNode? node) =>
-        node is JsonValue v && v.TryGetValue(out string? text)
-        && DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var at) ? at.ToUniversalTime() : null;
 
     /// <summary>Exact amounts per value of one line member (agent, model or unit), largest first.</summary>
     private static JsonArray Breakdown(JsonObject lines, string member)

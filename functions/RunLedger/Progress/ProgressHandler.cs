@@ -163,8 +163,7 @@ public sealed partial class ProgressHandler(
     }
 
     private static DateTimeOffset CreatedAt(RunRecord run) =>
-        DateTimeOffset.TryParse((string?)run.Document["createdAt"], System.Globalization.CultureInfo.InvariantCulture,
-            System.Globalization.DateTimeStyles.AssumeUniversal, out var created) ? created : DateTimeOffset.MinValue + ProgressReport.ClockSkew;
+        RunRules.ParseTimestamp(run.Document["createdAt"]) ?? DateTimeOffset.MinValue + ProgressReport.ClockSkew;
 
     /// <summary>The run every log line of applying a report is about, as <c>ProjectId</c> and <c>RunId</c>.</summary>
     private static readonly Func<ILogger, string, string, IDisposable?> RunScope =

@@ -35,8 +35,7 @@ public static class ActiveRuns
     /// <summary>When something last happened to the run (its own <c>updatedAt</c> for runs stored before this was kept).</summary>
     public static DateTimeOffset LastActivity(RunRecord run) =>
         run.LastActivity
-        ?? (DateTimeOffset.TryParse((string?)run.Document["updatedAt"], System.Globalization.CultureInfo.InvariantCulture,
-                System.Globalization.DateTimeStyles.AssumeUniversal, out var updated) ? updated : DateTimeOffset.UnixEpoch);
+        ?? RunRules.ParseTimestamp(run.Document["updatedAt"]) ?? DateTimeOffset.UnixEpoch;
 
     /// <summary><c>configSnapshot.pipeline.staleAfter</c> (validated when the run started), else 2 hours.</summary>
     public static TimeSpan StaleAfter(JsonObject run) =>

@@ -247,4 +247,9 @@ public static class RunRules
 
     public static string Timestamp(DateTimeOffset value) =>
         value.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture);
+
+    /// <summary>A stored time (<see cref="Timestamp"/>'s, or any ISO 8601 one, UTC when it names no offset), in UTC; null when there is none.</summary>
+    public static DateTimeOffset? ParseTimestamp(JsonNode? node) =>
+        node is JsonValue v && v.TryGetValue(out string? text)
+        && DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var at) ? at.ToUniversalTime() : null;
 }
