@@ -209,16 +209,8 @@ static async Task PrintStreamsAsync(string connectionString, string appDirectory
     }
 }
 
-// The properties of a run row under another key (the entity's own keys and ETag stay behind).
-static TableEntity Copy(TableEntity source, string rowKey)
-{
-    var copy = new TableEntity(source.PartitionKey, rowKey);
-    foreach (var (name, value) in source)
-    {
-        if (name is not ("PartitionKey" or "RowKey" or "Timestamp" or "odata.etag")) copy[name] = value;
-    }
-    return copy;
-}
+// The properties of a run row under another key of its partition (RunLedger.Bench.QueueThroughput.Copy).
+static TableEntity Copy(TableEntity source, string rowKey) => RunLedger.Bench.QueueThroughput.Copy(source, source.PartitionKey, rowKey);
 
 static async Task<(double Ms, double Bytes)> Measure(Func<Task> work)
 {

@@ -242,7 +242,8 @@ public static class QueueThroughput
         return Runs * reportsPerRun / Stopwatch.GetElapsedTime(start).TotalSeconds;
     }
 
-    private static TableEntity Copy(TableEntity source, string partition, string rowKey)
+    /// <summary>The columns of <paramref name="source"/> under other keys (its own keys and ETag stay behind): a baseline's copy of a ledger row.</summary>
+    public static TableEntity Copy(TableEntity source, string partition, string rowKey)
     {
         var copy = new TableEntity(partition, rowKey);
         foreach (var (name, value) in source)

@@ -29,8 +29,8 @@ public sealed class OverviewFunctions(Runs.ProjectRegistry projects, Statements 
         CancellationToken cancellationToken)
     {
         var now = clock.GetUtcNow();
-        var month = Statements.MonthOf(now);
-        var lastMonth = Statements.MonthOf(now.AddMonths(-1));
+        var month = Runs.RunRules.MonthOf(now);
+        var lastMonth = Runs.RunRules.MonthOf(now.AddMonths(-1));
         var items = new JsonArray();
         decimal subtotal = 0, markup = 0, total = 0;
         await foreach (var projectId in projects.AllAsync(cancellationToken))

@@ -137,7 +137,7 @@ public sealed class Repricing(
     {
         var run = await runs.GetAsync(request.ProjectId, runId, cancellationToken);
         var negotiated = PricingTable.OfConfig(run?.Document["configSnapshot"]);
-        var budgetMonth = Budgets.BudgetLedger.MonthOf(clock.GetUtcNow());
+        var budgetMonth = Runs.RunRules.MonthOf(clock.GetUtcNow());
         var changes = new List<Change>();
         long oldTotal = 0, newTotal = 0;
         foreach (var rowKey in rowKeys)

@@ -36,9 +36,7 @@ public sealed class Statements(LedgerStorage storage, Projects.ProjectConfigs co
     /// <summary>A closed statement: its frozen JSON and the cost rows it holds.</summary>
     private sealed record Closed(string Month, JsonObject Json, Dictionary<string, long> Billed);
 
-    public static string MonthOf(DateTimeOffset at) => at.UtcDateTime.ToString("yyyy-MM", CultureInfo.InvariantCulture);
-
-    private static string NextMonth(string month) => MonthOf(RouteIds.CheckMonth(month).AddMonths(1));
+    private static string NextMonth(string month) => RunRules.MonthOf(RouteIds.CheckMonth(month).AddMonths(1));
 
     /// <summary>The statement of <paramref name="month"/>: frozen when closed, else as it stands now.</summary>
     public async Task<JsonObject> GetAsync(string projectId, string month, CancellationToken cancellationToken)
@@ -180,7 +178,7 @@ public sealed class Statements(LedgerStorage storage, Projects.ProjectConfigs co
             var recorded = RunRules.ParseTimestamp(row["recordedAt"]);
             var reported = RunRules.ParseTimestamp(row["reportedAt"]) ?? recorded;
             if (recorded is null || reported is null) continue;
-            var home = MonthOf(reported < recorded ? reported.Value : recorded.Value);
+            var home = RunRules.MonthOf(reported < recorded ? reported.Value : recorded.Value);
             var micros = entity.GetInt64("CostMicros") ?? (long?)row["costMicros"] ?? 0;
             var wasBilled = billedBefore.TryGetValue(entity.RowKey, out var billed);
             long amount;
@@ -192,7 +190,7 @@ public sealed class Statements(LedgerStorage storage, Projects.ProjectConfigs co
                 runs[key.RunId] = (checked(run.Micros + micros), run.Rows + 1);
             }
             else if ((wasBilled || closed.ContainsKey(home)) && micros != billed
-                     && AdjustedIn(home, MonthOf(RunRules.ParseTimestamp(row["repricedAt"]) ?? recorded.Value), closed) == month)
+                     && AdjustedIn(home, RunRules.MonthOf(RunRules.ParseTimestamp(row["repricedAt"]) ?? recorded.Value), closed) == month)
             {
                 // A cost its month's statement never held (it arrived after the close), or one
                 // repriced since a statement billed it: the difference, here.

@@ -25,7 +25,7 @@ public sealed class BudgetFunctions(BudgetLedger budgets, Callbacks.CallbackOutb
         RouteIds.CheckProject(projectId);
         var now = clock.GetUtcNow();
         var answer = await budgets.ShowAsync(projectId, now, cancellationToken);
-        var month = BudgetLedger.MonthOf(now);
+        var month = Runs.RunRules.MonthOf(now);
         var (from, to) = Keys.BudgetCallbackRange(month);
         answer["alerts"] = await outbox.ShowRangeAsync(projectId, from, to, cancellationToken);
         return TypedResults.Ok(Callbacks.CallbackUrls.ForReader(request, answer));

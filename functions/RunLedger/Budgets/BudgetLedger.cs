@@ -37,7 +37,6 @@ public sealed class BudgetLedger(LedgerStorage storage, CallbackOutbox outbox, T
     private const string Budget = "Budget";
     private const string Callbacks = "Callbacks";
 
-    public static string MonthOf(DateTimeOffset at) => at.UtcDateTime.ToString("yyyy-MM", System.Globalization.CultureInfo.InvariantCulture);
 
     /// <summary>Whether the project's budget row (from <see cref="ReadAsync"/>) holds a budget, so its spend is kept.</summary>
     public static bool HasBudget(TableEntity? row) => BudgetConfig.FromJson(row?.GetString(Budget)) is not null;
@@ -68,7 +67,7 @@ public sealed class BudgetLedger(LedgerStorage storage, CallbackOutbox outbox, T
     public static JsonObject? View(TableEntity? row, DateTimeOffset now)
     {
         if (BudgetConfig.FromJson(row?.GetString(Budget)) is not { } budget) return null;
-        var month = MonthOf(now);
+        var month = Runs.RunRules.MonthOf(now);
         var spend = row!.GetString(Month) == month ? row.GetInt64(SpendMicros) ?? 0 : 0;
         return new JsonObject
         {
@@ -87,7 +86,7 @@ public sealed class BudgetLedger(LedgerStorage storage, CallbackOutbox outbox, T
     public async Task<(List<TableTransactionAction> Actions, List<CallbackRecord> Alerts)> AddAsync(
         string projectId, TableEntity? row, long costMicros, DateTimeOffset now, CancellationToken cancellationToken)
     {
-        var month = MonthOf(now);
+        var month = Runs.RunRules.MonthOf(now);
         var next = new TableEntity(projectId, Keys.BudgetRow);
         if (row?.GetString(Budget) is { } budgetJson) next[Budget] = budgetJson;
         if (row?.GetString(Callbacks) is { } callbacksJson) next[Callbacks] = callbacksJson;
@@ -198,7 +197,7 @@ public sealed class BudgetLedger(LedgerStorage storage, CallbackOutbox outbox, T
             // Spend is kept only while a budget is set: one just set starts from the
             // month's cost rows recorded so far. The thresholds that alerted this month
             // (before the budget was removed) stay crossed: each alerts once a month.
-            var month = MonthOf(clock.GetUtcNow());
+            var month = Runs.RunRules.MonthOf(clock.GetUtcNow());
             next[Month] = month;
             next[SpendMicros] = await MonthSpendAsync(projectId, month, cancellationToken);
             next[Crossed] = row?.GetString(Month) == month ? row.GetString(Crossed) ?? "" : "";
@@ -214,7 +213,7 @@ public sealed class BudgetLedger(LedgerStorage storage, CallbackOutbox outbox, T
     public async Task<JsonObject> ShowAsync(string projectId, DateTimeOffset now, CancellationToken cancellationToken)
     {
         var row = await ReadAsync(projectId, cancellationToken);
-        var month = MonthOf(now);
+        var month = Runs.RunRules.MonthOf(now);
         var current = row?.GetString(Month) == month;
         var spend = current ? row!.GetInt64(SpendMicros) ?? 0 : 0;
         var budget = BudgetConfig.FromJson(row?.GetString(Budget));

@@ -248,6 +248,9 @@ public static class RunRules
     public static string Timestamp(DateTimeOffset value) =>
         value.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture);
 
+    /// <summary>The UTC month of <paramref name="at"/>, <c>yyyy-MM</c>: what budgets and statements count by (<see cref="Http.RouteIds.CheckMonth"/> reads it back).</summary>
+    public static string MonthOf(DateTimeOffset at) => at.UtcDateTime.ToString("yyyy-MM", CultureInfo.InvariantCulture);
+
     /// <summary>A stored time (<see cref="Timestamp"/>'s, or any ISO 8601 one, UTC when it names no offset), in UTC; null when there is none.</summary>
     public static DateTimeOffset? ParseTimestamp(JsonNode? node) =>
         node is JsonValue v && v.TryGetValue(out string? text)
